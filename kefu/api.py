@@ -1,0 +1,114 @@
+"""The one JSON API at /api/v1/: token auth (personal API tokens) or the browser session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import APIKeyCookie, HttpBearer
+
+from kefu.core.errors import DomainError
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        from kefu.accounts.services import api_token_authenticate
+
+        user = api_token_authenticate(key=token)
+        if user is not None:
+            # Pages and the operation log read request.user; a token stands in for the session.
+            request.user = user
+        return user
+
+
+class SessionAuth(APIKeyCookie):
+    """The signed-in browser session, with Django's CSRF check on writes."""
+
+    from django.conf import settings as _settings
+
+    param_name = _settings.SESSION_COOKIE_NAME
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.is_active:
+            return user
+        return None
+
+
+api = NinjaAPI(
+    title="Kefu API",
+    version="1",
+    description="客服部管理系统 API. Authenticate with a personal API token: `Authorization: Bearer <token>`.",
+    urls_namespace="api",
+    auth=[TokenAuth(), SessionAuth()],
+    docs_url="/docs",
+)
+
+
+def error_response(
+    request: HttpRequest, status: int, code: str, message: str, detail: Any = None
+) -> HttpResponse:
+    return api.create_response(request, {"code": code, "message": message, "detail": detail}, status=status)
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return error_response(request, exc.status, exc.code, exc.message, exc.detail)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    detail: dict[str, list[str]] = {}
+    for error in exc.errors:
+        location = [
+            str(part)
+            for part in error.get("loc", [])
+            if part not in ("body", "query", "path", "payload", "form")
+        ]
+        detail.setdefault(".".join(location) or "__all__", []).append(str(error.get("msg", "")))
+    first_field, messages = next(iter(detail.items()), ("", [""]))
+    message = _("Invalid input in “%(field)s”: %(error)s") % {"field": first_field, "error": messages[0]}
+    return error_response(request, 400, "validation_failed", message, detail)
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error_response(request, 401, "not_authenticated", _("Sign in or send a valid API token."))
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    """Errors raised inside django-ninja itself, such as a body that is not JSON."""
+    if exc.status_code == 400:
+        return error_response(
+            request, 400, "bad_request", _("The request body is not valid JSON or form data.")
+        )
+    return error_response(request, exc.status_code, "http_error", str(exc))
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error_response(request, 404, "not_found", _("The record does not exist or is not visible to you."))
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
+    """Unknown API paths answer in JSON like every other API error, not with the HTML page."""
+    return error_response(
+        request, 404, "not_found", _("There is no such API endpoint: %(path)s") % {"path": request.path}
+    )
+
+
+def _register_routers() -> None:
+    from kefu.accounts.api import router as accounts_router
+    from kefu.customers.api import router as customers_router
+
+    api.add_router("/", accounts_router)
+    api.add_router("/", customers_router)
+
+
+_register_routers()

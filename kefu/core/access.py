@@ -1,0 +1,62 @@
+"""The access log for sensitive data shown unmasked (SPEC §2 confidentiality)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from kefu.core.masking import can_view_sensitive
+from kefu.core.models import SensitiveAccess
+from kefu.core.requests import client_ip
+
+
+def log_sensitive_access(
+    *,
+    actor: Any,
+    objects: Sequence[Any],
+    fields: Sequence[str],
+    channel: str,
+    request: Any = None,
+    detail: str = "",
+) -> None:
+    """Record that `actor` saw `fields` of `objects` unmasked; nothing is logged for masked views."""
+    if not objects or not can_view_sensitive(actor):
+        return
+    first = objects[0]
+    single = len(objects) == 1
+    SensitiveAccess.objects.create(
+        actor=actor,
+        object_type=first._meta.model_name,
+        object_id=first.pk if single else None,
+        object_label=str(first)[:200] if single else "",
+        fields=",".join(fields)[:200],
+        channel=channel,
+        ip=client_ip(request) if request is not None else None,
+        count=len(objects),
+        detail=detail[:300],
+    )
+
+
+def log_sensitive_bulk(
+    *,
+    actor: Any,
+    object_type: str,
+    count: int,
+    fields: Sequence[str],
+    channel: str,
+    request: Any = None,
+    detail: str = "",
+) -> None:
+    """One line for an export or list of `count` records shown unmasked."""
+    if count <= 0 or not can_view_sensitive(actor):
+        return
+    SensitiveAccess.objects.create(
+        actor=actor,
+        object_type=object_type,
+        object_id=None,
+        fields=",".join(fields)[:200],
+        channel=channel,
+        ip=client_ip(request) if request is not None else None,
+        count=count,
+        detail=detail[:300],
+    )

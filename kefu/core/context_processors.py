@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from kefu.core.masking import can_view_sensitive
+from kefu.core.navigation import menu_for
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"nav_sections": menu_for(user, request.path), "can_view_sensitive": can_view_sensitive(user)}

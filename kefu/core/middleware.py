@@ -1,0 +1,71 @@
+"""The operation log: every write request, whoever makes it, through pages or the API."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+
+from kefu.core.models import OperationLog
+from kefu.core.requests import client_ip
+
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+# Sign-in and sign-out are logged by the auth signals with the user name that was tried.
+SKIP_URL_NAMES = {"login", "logout", "set_language"}
+
+
+def note_operation_target(request: Any, target: str) -> None:
+    """Let a view name the record it changed, for the operation log line."""
+    request.kefu_oplog_target = target
+
+
+def result_for(status: int) -> str:
+    if status >= 500:
+        return OperationLog.Result.ERROR
+    if status in (401, 403):
+        return OperationLog.Result.DENIED
+    if status >= 400:
+        return OperationLog.Result.INVALID
+    return OperationLog.Result.OK
+
+
+class OperationLogMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method not in UNSAFE:
+            return self.get_response(request)
+        started = time.monotonic()
+        try:
+            response = self.get_response(request)
+        except Exception:
+            self._record(request, 500, started)
+            raise
+        self._record(request, response.status_code, started)
+        return response
+
+    def _record(self, request: HttpRequest, status: int, started: float) -> None:
+        match = getattr(request, "resolver_match", None)
+        url_name = match.view_name if match else ""
+        if match and match.url_name in SKIP_URL_NAMES:
+            return
+        if getattr(request, "kefu_skip_oplog", False):
+            return
+        user: Any = getattr(request, "user", None)
+        authenticated = bool(user is not None and user.is_authenticated)
+        OperationLog.objects.create(
+            actor=user if authenticated else None,
+            username=user.get_username() if authenticated else "",
+            action=(url_name or "unresolved")[:100],
+            method=request.method or "",
+            path=request.get_full_path()[:300],
+            target=str(getattr(request, "kefu_oplog_target", ""))[:200],
+            ip=client_ip(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+            status_code=status,
+            result=result_for(status),
+            duration_ms=int((time.monotonic() - started) * 1000),
+        )

@@ -1,0 +1,138 @@
+"""Domain-free building blocks: base models, numbering, operation and access logs, policies."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Self
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class EffectiveDatedPolicy(models.Model):
+    """A policy version: the newest version whose effective date has come is the one in force.
+
+    Results computed from a policy keep a foreign key to the version that produced them, so a
+    later edit never rewrites history.
+    """
+
+    effective_from = models.DateField(_("effective from"), default=dt.date.today, db_index=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        abstract = True
+        ordering = ["-effective_from", "-id"]
+        get_latest_by = ["effective_from", "id"]
+
+    @classmethod
+    def in_force(cls, on: dt.date | None = None) -> Self:
+        on = on or timezone.localdate()
+        policy = (
+            cls._default_manager.filter(effective_from__lte=on).order_by("-effective_from", "-id").first()
+        )
+        if policy is None:
+            # The defaults migration loads one version; if an admin removed them all, the SPEC
+            # defaults still apply rather than a crash.
+            policy = cls()
+        return policy
+
+
+class Sequence(models.Model):
+    """Counters behind human numbers (KH2026-000123), unique under concurrency."""
+
+    key = models.CharField(max_length=64, unique=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
+
+
+class OperationLog(models.Model):
+    """Who did what, when, from where, with what result: every write and every sign-in."""
+
+    class Result(models.TextChoices):
+        OK = "ok", _("Succeeded")
+        DENIED = "denied", _("Denied")
+        INVALID = "invalid", _("Rejected input")
+        ERROR = "error", _("Failed")
+
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("operator"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    username = models.CharField(_("user name"), max_length=150, blank=True, db_index=True)
+    action = models.CharField(_("action"), max_length=100, db_index=True)
+    method = models.CharField(_("method"), max_length=10, blank=True)
+    path = models.CharField(_("path"), max_length=300, blank=True)
+    target = models.CharField(_("target"), max_length=200, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+    status_code = models.PositiveSmallIntegerField(_("status"), null=True, blank=True)
+    result = models.CharField(_("result"), max_length=10, choices=Result.choices, default=Result.OK)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("operation log entry")
+        verbose_name_plural = _("operation log")
+        permissions = [("view_all_operationlog", _("Can view the whole operation log"))]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.result}"
+
+
+class SensitiveAccess(models.Model):
+    """Every time sensitive fields are shown unmasked (page, API or export), a line here."""
+
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("viewer"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    object_type = models.CharField(_("record type"), max_length=50)
+    object_id = models.BigIntegerField(_("record id"), null=True, blank=True, db_index=True)
+    object_label = models.CharField(_("record"), max_length=200, blank=True)
+    fields = models.CharField(_("fields shown"), max_length=200)
+    channel = models.CharField(_("where"), max_length=20)  # page / api / export
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    count = models.PositiveIntegerField(_("records"), default=1)
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("sensitive data access")
+        verbose_name_plural = _("sensitive data access log")
+
+    def __str__(self) -> str:
+        return f"{self.actor_id} {self.object_type}#{self.object_id} {self.fields}"
+
+
+def model_label(instance: Any) -> str:
+    return f"{instance._meta.verbose_name}: {instance}"

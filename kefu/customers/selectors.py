@@ -1,0 +1,333 @@
+"""Reads of the customer archive, always starting from `visible_to(user)`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from kefu.core.phones import normalize_phone, phone_digits
+from kefu.core.pinyin import is_pinyin_query
+from kefu.customers.models import (
+    BorrowRequest,
+    BorrowState,
+    ChurnPolicy,
+    Contact,
+    Customer,
+    CustomerDocument,
+    CustomerNameGram,
+    CustomerPhone,
+    Lifecycle,
+    Tier,
+)
+
+ARCHIVE_NUMBER = re.compile(r"^KH\d{3,}$", re.IGNORECASE)
+PHONE_LIKE = re.compile(r"^[\d\s\-+()]{4,}$")
+
+# Empty dates and scales are placed explicitly: SQLite and PostgreSQL put NULLs at opposite ends.
+# Never contacted / never traded counts as "longest ago"; an unknown scale comes after every known one.
+SORTS: dict[str, tuple[Any, ...]] = {
+    "newest": ("-id",),
+    "oldest": ("id",),
+    "name": ("name_pinyin", "id"),
+    "-name": ("-name_pinyin", "-id"),
+    "tier": ("tier", "-id"),
+    "archive_number": ("archive_number",),
+    "last_contact": (F("last_contact_at").asc(nulls_first=True), "id"),
+    "-last_contact": (F("last_contact_at").desc(nulls_last=True), "-id"),
+    "last_trade": (F("last_trade_at").asc(nulls_first=True), "id"),
+    "-last_trade": (F("last_trade_at").desc(nulls_last=True), "-id"),
+    "tons": (F("annual_tons").desc(nulls_last=True), "-id"),
+}
+
+
+def _prefix_range(column: str, prefix: str) -> Q:
+    """`column` starts with `prefix`, written as a range so a plain B-tree index serves it on both databases."""
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return Q(**{f"{column}__gte": prefix, f"{column}__lt": upper})
+
+
+def search_q(query: str) -> Q:
+    """One search box for the agent on the phone: phone, archive number, pinyin, name fragment.
+
+    Every branch is served by an index (phone table, archive number, pinyin prefix ranges, name
+    bigrams), so the search stays fast on a million customers on SQLite and PostgreSQL alike.
+    """
+    text = (query or "").strip()
+    if not text:
+        return Q()
+    if ARCHIVE_NUMBER.match(text):
+        return Q(archive_number=text.upper())
+    if PHONE_LIKE.match(text) and sum(ch.isdigit() for ch in text) >= 4:
+        normalized = normalize_phone(text)
+        if normalized:
+            ids = CustomerPhone.objects.filter(number=normalized).values("customer_id")
+        else:
+            # A fragment: most agents type the start of a number; the whole number never reaches here.
+            ids = CustomerPhone.objects.filter(_prefix_range("number", phone_digits(text))).values(
+                "customer_id"
+            )
+        return Q(pk__in=ids)
+    if is_pinyin_query(text):
+        letters = text.replace(" ", "").lower()
+        contact_ids = Contact.objects.filter(_prefix_range("name_initials", letters)).values("customer_id")
+        return (
+            _prefix_range("name_initials", letters)
+            | _prefix_range("name_pinyin", letters)
+            | Q(pk__in=contact_ids)
+        )
+    contact_ids = Contact.objects.filter(_prefix_range("name", text)).values("customer_id")
+    return _name_fragment_q(text) | Q(pk__in=contact_ids)
+
+
+# Pieces found in most company names select nothing; the fragment's other pieces are used instead.
+COMMON_GRAMS = frozenset(
+    {"有限", "限公", "公司", "责任", "任公", "股份", "份有", "集团", "科技", "技有", "贸易", "易有"}
+)
+
+
+def _name_fragment_q(text: str) -> Q:
+    compact = "".join(text.split()).lower()
+    contains = Q(name__icontains=text) | Q(short_name__icontains=text)
+    grams = [compact[i : i + 2] for i in range(len(compact) - 1)]
+    useful = [gram for gram in grams if gram not in COMMON_GRAMS]
+    if not useful:
+        # One character, or only common pieces: the scan stops early because matches are frequent.
+        return contains
+    candidates = CustomerNameGram.objects.filter(gram=useful[0]).values("customer_id")
+    return Q(pk__in=candidates) & contains
+
+
+@dataclass
+class CustomerFilters:
+    q: str = ""
+    kind: str = ""
+    tier: str = ""
+    lifecycle: str = ""
+    department: int | None = None
+    owner: int | None = None
+    is_vip: bool | None = None
+    province: str = ""
+    sort: str = "newest"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def customer_list(*, user: Any, filters: CustomerFilters | None = None) -> QuerySet[Customer]:
+    filters = filters or CustomerFilters()
+    qs = Customer.objects.visible_to(user)
+    if filters.q:
+        qs = qs.filter(search_q(filters.q))
+    if filters.kind:
+        qs = qs.filter(kind=filters.kind)
+    if filters.tier:
+        qs = qs.filter(tier="" if filters.tier == "none" else filters.tier)
+    if filters.lifecycle:
+        qs = qs.filter(lifecycle=filters.lifecycle)
+    if filters.department:
+        qs = qs.filter(department_id=filters.department)
+    if filters.owner:
+        qs = qs.filter(owner_id=filters.owner)
+    if filters.is_vip is not None:
+        qs = qs.filter(is_vip=filters.is_vip)
+    if filters.province:
+        qs = qs.filter(province=filters.province)
+    order = SORTS.get(filters.sort, SORTS["newest"])
+    return qs.select_related("owner", "department").order_by(*order)
+
+
+def customer_lookup_by_phone(*, user: Any, phone: str) -> QuerySet[Customer]:
+    """Exact phone lookup for an incoming call; empty when the number is not valid."""
+    normalized = normalize_phone(phone)
+    if not normalized:
+        return Customer.objects.none()
+    ids = CustomerPhone.objects.filter(number=normalized).values("customer_id")
+    return (
+        Customer.objects.visible_to(user)
+        .filter(pk__in=ids)
+        .select_related("owner", "department")
+        .order_by("-id")
+    )
+
+
+def customer_get(*, user: Any, pk: int) -> Customer | None:
+    return (
+        Customer.objects.visible_to(user)
+        .select_related("owner", "department", "tier_policy", "created_by")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def customer_file(*, user: Any, customer: Customer) -> dict[str, Any]:
+    """Everything the customer file page shows beside the archive fields."""
+    return {
+        "contacts": list(customer.contacts.all()),
+        "documents": list(customer.documents.select_related("uploaded_by").all()[:200]),
+        "trades": list(customer.trades.select_related("recorded_by").all()[:100]),
+        "contact_records": list(
+            customer.contact_records.select_related("recorded_by", "contact").all()[:100]
+        ),
+        "tier_changes": list(customer.tier_changes.select_related("actor", "policy").all()[:50]),
+        "borrowings": list(
+            BorrowRequest.objects.visible_to(user)
+            .filter(customer=customer)
+            .select_related("document", "requester")[:50]
+        ),
+    }
+
+
+def big_customers(*, user: Any, tier: str = "") -> QuerySet[Customer]:
+    """The VIP list (大客户名单) the archive specialist hands to the big-customer specialist."""
+    qs = Customer.objects.visible_to(user).exclude(tier=Tier.NONE)
+    if tier in (Tier.A, Tier.B, Tier.C):
+        qs = qs.filter(tier=tier)
+    return qs.select_related("owner", "department").order_by("tier", "-annual_tons", "id")
+
+
+def at_risk_customers(
+    *, user: Any, policy: ChurnPolicy | None = None, now: dt.datetime | None = None
+) -> QuerySet[Customer]:
+    """Customers about to be lost (即将流失): no trade and no contact within the policy's windows."""
+    policy = policy or ChurnPolicy.in_force()
+    now = now or timezone.now()
+    trade_cut = now - dt.timedelta(days=policy.days_without_trade)
+    contact_cut = now - dt.timedelta(days=policy.days_without_contact)
+    quiet_trade = Q(last_trade_at__lt=trade_cut) | Q(last_trade_at__isnull=True, created_at__lt=trade_cut)
+    quiet_contact = Q(last_contact_at__lt=contact_cut) | Q(
+        last_contact_at__isnull=True, created_at__lt=contact_cut
+    )
+    return (
+        Customer.objects.visible_to(user)
+        .filter(lifecycle__in=[Lifecycle.OPENED, Lifecycle.PURCHASING])
+        .filter(quiet_trade & quiet_contact)
+        .select_related("owner", "department")
+        .order_by("last_trade_at", "id")
+    )
+
+
+@dataclass(frozen=True)
+class BirthdayRow:
+    customer: Customer
+    contact: Contact | None
+    name: str
+    birthday: dt.date
+    next_birthday: dt.date
+
+    @property
+    def days_until(self) -> int:
+        return (self.next_birthday - timezone.localdate()).days
+
+    @property
+    def turning(self) -> int:
+        return self.next_birthday.year - self.birthday.year
+
+
+def _mmdd_ranges(start: dt.date, days: int) -> list[tuple[str, str]]:
+    end = start + dt.timedelta(days=days)
+    if end.year == start.year:
+        return [(start.strftime("%m%d"), end.strftime("%m%d"))]
+    return [(start.strftime("%m%d"), "1231"), ("0101", end.strftime("%m%d"))]
+
+
+def _next_occurrence(birthday: dt.date, today: dt.date) -> dt.date:
+    for year in (today.year, today.year + 1):
+        try:
+            candidate = birthday.replace(year=year)
+        except ValueError:  # 29 February in a common year is celebrated on 1 March
+            candidate = dt.date(year, 3, 1)
+        if candidate >= today:
+            return candidate
+    return dt.date(today.year + 1, birthday.month, min(birthday.day, 28))
+
+
+def upcoming_birthdays(
+    *, user: Any, days: int | None = None, today: dt.date | None = None
+) -> list[BirthdayRow]:
+    """Members and contacts whose birthday falls in the next `days` days, soonest first."""
+    today = today or timezone.localdate()
+    days = days if days is not None else ChurnPolicy.in_force().birthday_days_ahead
+    ranges = _mmdd_ranges(today, days)
+    mmdd = Q()
+    for low, high in ranges:
+        mmdd |= Q(birthday_mmdd__gte=low, birthday_mmdd__lte=high)
+    if any(low <= "0301" and high >= "0228" for low, high in ranges):
+        # A 29 February birthday is celebrated on 1 March in common years.
+        mmdd |= Q(birthday_mmdd="0229")
+    rows: list[BirthdayRow] = []
+    customers = Customer.objects.visible_to(user).filter(mmdd).exclude(lifecycle=Lifecycle.LOST)
+    for customer in customers.select_related("owner")[:2000]:
+        if customer.birthday is None:
+            continue
+        rows.append(
+            BirthdayRow(
+                customer, None, customer.name, customer.birthday, _next_occurrence(customer.birthday, today)
+            )
+        )
+    contacts = Contact.objects.visible_to(user).filter(mmdd).exclude(customer__lifecycle=Lifecycle.LOST)
+    for contact in contacts.select_related("customer", "customer__owner")[:2000]:
+        if contact.birthday is None:
+            continue
+        rows.append(
+            BirthdayRow(
+                contact.customer,
+                contact,
+                contact.name,
+                contact.birthday,
+                _next_occurrence(contact.birthday, today),
+            )
+        )
+    limit = today + dt.timedelta(days=days)
+    rows = [row for row in rows if row.next_birthday <= limit]
+    rows.sort(key=lambda row: (row.next_birthday, row.name))
+    return rows
+
+
+def borrow_requests(*, user: Any, state: str = "", mine: bool = False) -> QuerySet[BorrowRequest]:
+    qs = BorrowRequest.objects.visible_to(user).select_related(
+        "document", "customer", "requester", "decided_by"
+    )
+    if state:
+        qs = qs.filter(state=state)
+    if mine:
+        qs = qs.filter(requester=user)
+    return qs.order_by("-created_at", "-id")
+
+
+def customer_history(*, customer: Customer) -> list[LogEntry]:
+    """Changes to the customer and to its contacts and documents (removed ones too), newest first."""
+    types = ContentType.objects.get_for_models(Customer, Contact, CustomerDocument)
+    contact_ids = list(customer.contacts.values_list("id", flat=True))
+    doc_ids = list(customer.documents.values_list("id", flat=True))
+    condition = Q(content_type=types[Customer], object_id=customer.pk)
+    if contact_ids:
+        condition |= Q(content_type=types[Contact], object_id__in=contact_ids)
+    if doc_ids:
+        condition |= Q(content_type=types[CustomerDocument], object_id__in=doc_ids)
+    # Removed records are no longer in the tables; their deletion entries carry the customer id.
+    condition |= Q(
+        content_type__in=[types[Contact], types[CustomerDocument]],
+        action=LogEntry.Action.DELETE,
+        additional_data__customer_id=customer.pk,
+    )
+    return list(
+        LogEntry.objects.filter(condition)
+        .select_related("actor", "content_type")
+        .order_by("-timestamp")[:200]
+    )
+
+
+def may_read_document(*, user: Any, document: CustomerDocument) -> bool:
+    """An important file is read by the archive staff, or by someone with an approved loan of it."""
+    if not document.important:
+        return True
+    if user.has_perm("customers.check_borrowrequest") or user.has_perm("customers.approve_borrowrequest"):
+        return True
+    return BorrowRequest.objects.filter(
+        document=document, requester=user, state=BorrowState.APPROVED
+    ).exists()
