@@ -105,10 +105,12 @@ def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
 
 def _register_routers() -> None:
     from kefu.accounts.api import router as accounts_router
+    from kefu.core.calendar_api import router as calendar_router
     from kefu.customers.api import router as customers_router
 
     api.add_router("/", accounts_router)
     api.add_router("/", customers_router)
+    api.add_router("/", calendar_router)
 
 
 _register_routers()

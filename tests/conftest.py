@@ -23,6 +23,21 @@ def huey_immediate() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def calendar_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test reads the holiday calendar afresh, and never reloads it mid-test on a timer.
+
+    The per-process copy would otherwise outlive a test's rolled-back edits, and a timed reload
+    in the middle of a test would add queries to whatever request it lands in.
+    """
+    from kefu.core import calendar
+
+    calendar.reset_cache()
+    monkeypatch.setattr(calendar, "REFRESH_SECONDS", 10**9)
+    yield
+    calendar.reset_cache()
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hasher(settings: Any) -> None:
     """Real hashing costs a third of a second per user; tests create many users."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from kefu.core import calendar
 from kefu.core.masking import can_view_sensitive
 from kefu.core.navigation import menu_for
 
@@ -12,4 +13,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"nav_sections": menu_for(user, request.path), "can_view_sensitive": can_view_sensitive(user)}
+    context: dict[str, Any] = {
+        "nav_sections": menu_for(user, request.path),
+        "can_view_sensitive": can_view_sensitive(user),
+    }
+    if user.has_perm("core.change_calendaryear"):
+        # Administrators are told on every page when time limits run on the Monday–Friday fallback.
+        context["calendar_missing_years"] = calendar.years_without_schedule()
+    return context

@@ -134,5 +134,93 @@ class SensitiveAccess(models.Model):
         return f"{self.actor_id} {self.object_type}#{self.object_id} {self.fields}"
 
 
+class CalendarYear(models.Model):
+    """A year whose official schedule (holidays and 调休 working days) is in the calendar.
+
+    A year without this row has no schedule: the calendar falls back to Monday–Friday and warns
+    administrators until someone enters the State Council's notice for it.
+    """
+
+    class Source(models.TextChoices):
+        SEEDED = "seeded", _("Loaded from chinesecalendar")
+        MANUAL = "manual", _("Entered by an administrator")
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.MANUAL)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-year"]
+        verbose_name = _("calendar year")
+        verbose_name_plural = _("calendar years")
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class CalendarDay(models.Model):
+    """A day that breaks the Monday–Friday rule: a public holiday, or a weekend day worked (调休)."""
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("Public holiday")
+        WORKDAY = "workday", _("Make-up working day")
+
+    calendar_year = models.ForeignKey(CalendarYear, on_delete=models.CASCADE, related_name="days")
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    name = models.CharField(_("holiday"), max_length=50, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.get_kind_display()} {self.name}"
+
+
+class WorkingHours(EffectiveDatedPolicy):
+    """The department's working hours, used for every time limit measured in working time."""
+
+    morning_start = models.TimeField(_("morning starts"), default=dt.time(9, 0))
+    morning_end = models.TimeField(_("morning ends"), default=dt.time(12, 0))
+    afternoon_start = models.TimeField(_("afternoon starts"), default=dt.time(13, 0))
+    afternoon_end = models.TimeField(_("afternoon ends"), default=dt.time(18, 0))
+
+    class Meta(EffectiveDatedPolicy.Meta):
+        verbose_name = _("working hours")
+        verbose_name_plural = _("working hours")
+
+    def __str__(self) -> str:
+        return (
+            f"{self.morning_start:%H:%M}–{self.morning_end:%H:%M}, "
+            f"{self.afternoon_start:%H:%M}–{self.afternoon_end:%H:%M} ({self.effective_from})"
+        )
+
+    @property
+    def intervals(self) -> list[tuple[dt.time, dt.time]]:
+        return [(self.morning_start, self.morning_end), (self.afternoon_start, self.afternoon_end)]
+
+    @property
+    def hours_per_day(self) -> dt.timedelta:
+        day = dt.date(2000, 1, 3)
+        return sum(
+            (
+                dt.datetime.combine(day, end) - dt.datetime.combine(day, start)
+                for start, end in self.intervals
+            ),
+            dt.timedelta(),
+        )
+
+
 def model_label(instance: Any) -> str:
     return f"{instance._meta.verbose_name}: {instance}"

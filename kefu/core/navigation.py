@@ -59,6 +59,13 @@ SECTIONS: list[NavSection] = [
             NavItem(_("Departments"), "accounts:departments", "diagram-3", "accounts.view_department"),
             NavItem(_("Roles"), "accounts:roles", "shield-lock", "accounts.view_role"),
             NavItem(_("Staff grades"), "accounts:grades", "ladder", "accounts.view_staffgrade"),
+            NavItem(
+                _("Holiday calendar"),
+                "core:calendar",
+                "calendar3",
+                "core.view_calendaryear",
+                "/records/calendar/",
+            ),
         ],
     ),
     NavSection(

@@ -48,6 +48,8 @@ def flash_domain_error(request: HttpRequest, exc: DomainError) -> None:
 
 def int_or_none(value: Any) -> int | None:
     try:
-        return int(value) if value not in (None, "") else None
+        number = int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+    # A number no database column can hold names no row; passed on, it would be a 500.
+    return number if number is None or -(2**63) <= number < 2**63 else None

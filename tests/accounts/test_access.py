@@ -20,6 +20,7 @@ ALL_ROLES = frozenset(ROLE_CODES)
 STAFF_ADMINS = frozenset({"admin", "manager"})
 STAFF_READERS = STAFF_ADMINS | {"assistant", "supervisor", "leader", "president"}
 LOG_READERS = STAFF_READERS
+CALENDAR_READERS = STAFF_ADMINS | {"assistant", "supervisor"}
 
 # url name → (roles that may open it, how to build its arguments from the test data)
 PAGES: dict[str, tuple[frozenset[str], Callable[[dict[str, Any]], list[Any]]]] = {
@@ -39,6 +40,8 @@ PAGES: dict[str, tuple[frozenset[str], Callable[[dict[str, Any]], list[Any]]]] =
     "accounts:password_change": (ALL_ROLES, lambda d: []),
     "core:operation_log": (LOG_READERS, lambda d: []),
     "core:sensitive_access": (STAFF_ADMINS, lambda d: []),
+    "core:calendar": (CALENDAR_READERS, lambda d: []),
+    "core:calendar_year": (CALENDAR_READERS, lambda d: [2027]),
 }
 
 # GET endpoints under /api/v1/ → roles that may call them
@@ -51,6 +54,8 @@ API_READS: dict[str, frozenset[str]] = {
     "/tokens": ALL_ROLES,
     "/operation-log": LOG_READERS,
     "/sensitive-access": STAFF_ADMINS,
+    "/calendar/years/2026": CALENDAR_READERS,
+    "/calendar/due?hours=4": CALENDAR_READERS,
 }
 
 
@@ -172,3 +177,15 @@ def test_sidebar_shows_organisation_pages_only_to_those_who_may_open_them(
         assert f'href="{reverse(name)}"' in manager_home
         assert f'href="{reverse(name)}"' not in agent_home
     assert f'href="{reverse("accounts:tokens")}"' in agent_home
+
+
+@pytest.mark.parametrize("role", ROLE_CODES)
+def test_only_staff_administrators_may_enter_a_holiday_schedule(
+    role: str, users: dict[str, User], api_as: Callable[[User], Client]
+) -> None:
+    response = api_as(users[role]).put(
+        "/api/v1/calendar/years/2027",
+        {"holidays": [{"date": "2027-01-01", "name": "元旦"}]},
+        content_type="application/json",
+    )
+    assert response.status_code == (200 if role in STAFF_ADMINS else 403)
