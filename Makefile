@@ -82,11 +82,12 @@ test-pg: $(VENV)/.installed-test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The browser tests drive Debian's Chromium through Playwright.
+# Chromium drives the browser tests; gettext's msgfmt checks the translation catalogue.
 chromium:
-	@if [ ! -x /usr/bin/chromium ]; then \
-		echo "Installing Chromium for the browser tests"; \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium \
-		|| { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }; \
+	@if [ ! -x /usr/bin/chromium ] || ! command -v msgfmt >/dev/null; then \
+		echo "Installing Chromium and gettext for the tests"; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium gettext \
+		|| { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium gettext; }; \
 	fi
 
 # Compiled catalogues may also be committed; compile when gettext is there.

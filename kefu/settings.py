@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "kefu.core.middleware.RejectNulCharactersMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -208,6 +209,8 @@ UPLOAD_MAX_MB = int(env("UPLOAD_MAX_MB", "20"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IMPORT_MAX_ROWS = int(env("IMPORT_MAX_ROWS", "200000"))
+# Lists count their matches up to this many, then say "more than …" (see core.pages).
+LIST_COUNT_CAP = int(env("LIST_COUNT_CAP", "1000"))
 
 # --- security -------------------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"

@@ -38,7 +38,7 @@ from kefu.accounts.forms import (
 from kefu.accounts.models import ApiToken, Department, Role, StaffGrade, User
 from kefu.core.errors import DomainError
 from kefu.core.excel import xlsx_response
-from kefu.core.pages import flash_domain_error, form_error_from_domain, int_or_none, paginate
+from kefu.core.pages import flash_domain_error, form_error_from_domain, ids_from, int_or_none, paginate
 
 
 class SignedInRequest(HttpRequest):
@@ -142,7 +142,7 @@ def user_export(request: SignedInRequest) -> HttpResponseBase:
 @page_right("accounts.change_user")
 def user_bulk(request: SignedInRequest) -> HttpResponse:
     action = request.POST.get("action")
-    ids = [int(value) for value in request.POST.getlist("ids") if value.isdigit()]
+    ids = ids_from(request.POST.getlist("ids"))
     if action not in ("activate", "deactivate") or not ids:
         messages.warning(request, _("Tick some staff and choose what to do."))
         return _back(request, reverse("accounts:users"))

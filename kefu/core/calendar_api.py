@@ -103,6 +103,8 @@ def due(
 ) -> dict:
     require_perm(request.user, "core.view_calendaryear")
     start = start or timezone.now()
+    if not 2000 <= start.year <= 2100:
+        raise ValidationFailed("start: 2000–2100", detail={"start": ["2000–2100"]})
     if timezone.is_naive(start):
         start = timezone.make_aware(start)
     try:

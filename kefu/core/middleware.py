@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 
 from kefu.core.models import OperationLog
 from kefu.core.requests import client_ip
@@ -69,3 +70,53 @@ class OperationLogMiddleware:
             result=result_for(status),
             duration_ms=int((time.monotonic() - started) * 1000),
         )
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class RejectNulCharactersMiddleware:
+    """A NUL character is never meaningful input, and PostgreSQL refuses to store or compare text
+    holding one: without this check it surfaces as a 500 far from where it came in. Forms already
+    refuse it field by field; this covers query strings, posted values and JSON bodies alike."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._carries_nul(request):
+            from django.utils.translation import gettext as _
+
+            message = _("The request contains a NUL character (\\u0000), which no field accepts.")
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {"code": "invalid_characters", "message": message, "detail": None}, status=400
+                )
+            return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+    @staticmethod
+    def _carries_nul(request: HttpRequest) -> bool:
+        if "\x00" in request.path or any(
+            _has_nul(v) for _k, values in request.GET.lists() for v in [_k, *values]
+        ):
+            return True
+        content_type = request.content_type or ""
+        if request.method in UNSAFE and content_type == "application/json":
+            try:
+                return _has_nul(json.loads(request.body or b"null"))
+            except (ValueError, UnicodeDecodeError):
+                return False  # not JSON at all: the API answers that itself
+        if request.method in UNSAFE and content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            return any(_has_nul(v) for _k, values in request.POST.lists() for v in [_k, *values])
+        return False

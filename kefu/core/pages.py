@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.http import HttpRequest
@@ -14,13 +16,35 @@ from kefu.core.errors import DomainError
 PER_PAGE_CHOICES = (20, 50, 100)
 
 
+class CappedPaginator(Paginator):
+    """Counts at most `cap` rows.
+
+    Past a thousand matches nobody reads the exact number, and counting every match of a broad
+    filter over a million customers costs far more than fetching the page itself. Lists say
+    "more than 1,000" and ask for narrower filters instead.
+    """
+
+    def __init__(self, object_list: Any, per_page: int, *, cap: int) -> None:
+        super().__init__(object_list, per_page)
+        self.cap = cap
+        self.capped = False
+
+    @cached_property
+    def count(self) -> int:
+        if not hasattr(self.object_list, "query"):
+            return len(self.object_list)
+        found = self.object_list[: self.cap + 1].count()
+        self.capped = found > self.cap
+        return min(found, self.cap)
+
+
 def paginate(request: HttpRequest, queryset: Any, per_page: int = 20) -> Page:
     try:
         requested = int(request.GET.get("per_page", per_page))
     except ValueError:
         requested = per_page
     size = requested if requested in PER_PAGE_CHOICES else per_page
-    paginator = Paginator(queryset, size)
+    paginator = CappedPaginator(queryset, size, cap=settings.LIST_COUNT_CAP)
     try:
         return paginator.page(request.GET.get("page") or 1)
     except PageNotAnInteger:
@@ -53,3 +77,12 @@ def int_or_none(value: Any) -> int | None:
         return None
     # A number no database column can hold names no row; passed on, it would be a 500.
     return number if number is None or -(2**63) <= number < 2**63 else None
+
+
+def ids_from(values: list[str]) -> list[int]:
+    """Record ids ticked in a list; anything that is not a plausible id is dropped."""
+    return [
+        number
+        for number in (int_or_none(v) for v in values if v.isascii())
+        if number is not None and number > 0
+    ]

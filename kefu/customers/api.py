@@ -77,8 +77,8 @@ class CustomerFilterIn(Schema):
     kind: str = ""
     tier: str = ""
     lifecycle: str = ""
-    department: int | None = None
-    owner: int | None = None
+    department: int | None = Field(None, ge=1, le=2**63 - 1)
+    owner: int | None = Field(None, ge=1, le=2**63 - 1)
     is_vip: bool | None = None
     province: str = ""
     sort: str = "newest"
@@ -89,8 +89,8 @@ class CustomerFilterIn(Schema):
 def _window(limit: int, offset: int) -> tuple[int, int]:
     if limit < 1 or limit > MAX_LIMIT:
         raise ValidationFailed(f"limit 1–{MAX_LIMIT}", detail={"limit": [f"1–{MAX_LIMIT}"]})
-    if offset < 0:
-        raise ValidationFailed("offset ≥ 0", detail={"offset": ["≥ 0"]})
+    if not 0 <= offset <= MAX_OFFSET:
+        raise ValidationFailed(f"offset 0–{MAX_OFFSET}", detail={"offset": [f"0–{MAX_OFFSET}"]})
     return limit, offset
 
 

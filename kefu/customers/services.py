@@ -484,7 +484,8 @@ def customers_assign(
     """Bulk hand-over of customers to a person and/or department. Returns how many moved."""
     require_perm(actor, "customers.assign_customer")
     ids = list(customer_ids)
-    visible = list(Customer.objects.visible_to(actor).filter(pk__in=ids).select_for_update())
+    in_range = [pk for pk in ids if 0 < pk < 2**63]  # a bigger id is no row, not a database error
+    visible = list(Customer.objects.visible_to(actor).filter(pk__in=in_range).select_for_update())
     if len(visible) != len(set(ids)):
         raise NotFound(_("Some of the chosen customers are not visible to you."))
     if owner is None and department is None:

@@ -18,7 +18,7 @@ from kefu.core.access import log_sensitive_access
 from kefu.core.errors import DomainError
 from kefu.core.masking import can_view_sensitive
 from kefu.core.middleware import note_operation_target
-from kefu.core.pages import flash_domain_error, form_error_from_domain, int_or_none, paginate
+from kefu.core.pages import flash_domain_error, form_error_from_domain, ids_from, int_or_none, paginate
 from kefu.customers import exporting, importing, selectors, services
 from kefu.customers.forms import (
     BorrowForm,
@@ -124,7 +124,7 @@ def customer_list_page(request: HttpRequest) -> HttpResponse:
 def customer_export(request: HttpRequest) -> HttpResponseBase:
     filters = _filters_from(request)
     queryset = selectors.customer_list(user=request.user, filters=filters)
-    ids = [int(i) for i in request.GET.getlist("ids") if i.isdigit()]
+    ids = ids_from(request.GET.getlist("ids"))
     if ids:
         queryset = queryset.filter(pk__in=ids)
     return exporting.customers_xlsx_response(actor=request.user, queryset=queryset, request=request)
@@ -134,7 +134,7 @@ def customer_export(request: HttpRequest) -> HttpResponseBase:
 @require_POST
 def customer_bulk(request: HttpRequest) -> HttpResponse:
     """Bulk hand-over of the ticked customers to an owner and/or department."""
-    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    ids = ids_from(request.POST.getlist("ids"))
     back = request.POST.get("next") or reverse("customers:list")
     if not back.startswith("/"):
         back = reverse("customers:list")

@@ -67,10 +67,11 @@ def inline_validation_url(field: forms.BoundField) -> str:
 
 @register.simple_tag(takes_context=True)
 def phone(context: dict[str, Any], value: str | None) -> str:
-    """A phone number for display: formatted, masked unless the viewer may see it."""
-    reveal = bool(context.get("can_view_sensitive"))
-    shown = format_phone(normalize_phone(value)) or (value or "")
-    return masked(shown, "phone", reveal=reveal)
+    """A phone number for display: formatted for those who may see it, else masked as 138****5678."""
+    normalized = normalize_phone(value)
+    if context.get("can_view_sensitive"):
+        return format_phone(normalized) or (value or "")
+    return masked(normalized or value, "phone", reveal=False)
 
 
 @register.simple_tag(takes_context=True)
