@@ -44,6 +44,11 @@ def _migrate() -> None:
     executor = MigrationExecutor(connection)
     pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
     call_command("migrate", interactive=False, verbosity=1 if pending else 0)
+    if pending:
+        from kefu.core.tasks import database_refresh_statistics
+
+        # New indexes need statistics before the planner uses them well; the nightly job keeps them fresh.
+        database_refresh_statistics()
 
 
 # --- kefu serve ------------------------------------------------------------------------------

@@ -74,9 +74,17 @@ POLICIES = [
     "customers.change_churnpolicy",
 ]
 LOGS = ["core.view_operationlog", "core.view_all_operationlog", "core.view_sensitiveaccess"]
-CALENDAR = ["core.view_calendaryear", "core.add_calendaryear", "core.change_calendaryear",
-            "core.delete_calendaryear", "core.view_workinghours", "core.add_workinghours"]
-MANAGER = sorted(set(ARCHIVE + STAFF_ADMIN + POLICIES + LOGS + CALENDAR + ["customers.approve_borrowrequest"]))
+CALENDAR = [
+    "core.view_calendaryear",
+    "core.add_calendaryear",
+    "core.change_calendaryear",
+    "core.delete_calendaryear",
+    "core.view_workinghours",
+    "core.add_workinghours",
+]
+MANAGER = sorted(
+    set(ARCHIVE + STAFF_ADMIN + POLICIES + LOGS + CALENDAR + ["customers.approve_borrowrequest"])
+)
 READ_ALL = [
     *CUSTOMER_READ,
     "customers.view_sensitive",
@@ -103,7 +111,13 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
         "assistant",
         "经理助理",
         DataScope.OWN_DEPARTMENT_AND_BELOW,
-        [*ARCHIVE, "core.view_operationlog", "accounts.view_user", "accounts.view_department", "core.view_calendaryear"],
+        [
+            *ARCHIVE,
+            "core.view_operationlog",
+            "accounts.view_user",
+            "accounts.view_department",
+            "core.view_calendaryear",
+        ],
         "协助经理处理客户与档案",
     ),
     RoleDefinition(

@@ -195,3 +195,24 @@ def test_log_filters_at_the_ends_of_the_calendar_do_not_fail(
         assert response.status_code in (200, 400), query
     everything = api.get("/api/v1/operation-log", {"date_from": "0001-01-01", "date_to": "9999-12-31"}).json()
     assert "today" in {item["action"] for item in everything["items"]}
+
+
+def test_lists_stop_counting_past_the_cap_and_say_so(users, client_as, settings):
+    from tests.factories import make_customer
+
+    settings.LIST_COUNT_CAP = 3
+    for _ in range(5):
+        make_customer(actor=users["manager"])
+    page = client_as(users["manager"]).get("/customers/")
+    body = page.content.decode()
+    assert page.context["page_obj"].paginator.capped is True
+    assert page.context["page_obj"].paginator.count == 3
+    assert 'data-testid="list-total"' in body and "3" in body
+
+
+def test_statistics_job_analyzes_sqlite_and_leaves_postgresql_to_autovacuum(db):
+    from django.db import connection
+
+    from kefu.core.tasks import database_refresh_statistics
+
+    assert database_refresh_statistics() == ("analyzed" if connection.vendor == "sqlite" else "skipped")
