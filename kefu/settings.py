@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "kefu.core",
     "kefu.accounts",
     "kefu.customers",
+    "kefu.tickets",
 ]
 
 MIDDLEWARE = [

@@ -82,11 +82,43 @@ CALENDAR = [
     "core.view_workinghours",
     "core.add_workinghours",
 ]
+TICKET_READ = ["tickets.view_ticket", "tickets.view_cannedreply", "tickets.view_ticketgroup"]
+TICKET_WORK = [*TICKET_READ, "tickets.add_ticket", "tickets.change_ticket"]
+TICKET_LEAD = [
+    *TICKET_WORK,
+    "tickets.assign_ticket",
+    "tickets.approve_complaint",
+    "tickets.reopen_ticket",
+    "tickets.export_ticket",
+    "tickets.bulk_ticket",
+    "tickets.view_slapolicy",
+]
+TICKET_ADMIN = [
+    *TICKET_LEAD,
+    "tickets.add_slapolicy",
+    "tickets.add_cannedreply",
+    "tickets.change_cannedreply",
+    "tickets.delete_cannedreply",
+    "tickets.add_ticketgroup",
+    "tickets.change_ticketgroup",
+    "tickets.add_complaintcategory",
+    "tickets.change_complaintcategory",
+]
 MANAGER = sorted(
-    set(ARCHIVE + STAFF_ADMIN + POLICIES + LOGS + CALENDAR + ["customers.approve_borrowrequest"])
+    set(
+        ARCHIVE
+        + STAFF_ADMIN
+        + POLICIES
+        + LOGS
+        + CALENDAR
+        + TICKET_ADMIN
+        + ["customers.approve_borrowrequest"]
+    )
 )
 READ_ALL = [
     *CUSTOMER_READ,
+    *TICKET_READ,
+    "tickets.export_ticket",
     "customers.view_sensitive",
     "customers.export_customer",
     "accounts.view_user",
@@ -113,6 +145,7 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
         DataScope.OWN_DEPARTMENT_AND_BELOW,
         [
             *ARCHIVE,
+            *TICKET_LEAD,
             "core.view_operationlog",
             "accounts.view_user",
             "accounts.view_department",
@@ -126,6 +159,7 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
         DataScope.OWN_DEPARTMENT_AND_BELOW,
         [
             *CUSTOMER_WRITE,
+            *TICKET_LEAD,
             "customers.view_sensitive",
             "customers.export_customer",
             "customers.assign_customer",
@@ -136,34 +170,52 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
         ],
         "管理呼叫中心与客服专员",
     ),
-    RoleDefinition("agent", "客服专员", DataScope.OWN_DEPARTMENT, CUSTOMER_WRITE, "400 热线接听、回访"),
     RoleDefinition(
-        "complaint_specialist", "客诉专员", DataScope.OWN_DEPARTMENT, CUSTOMER_WRITE, "客诉专线与客诉处理"
+        "agent", "客服专员", DataScope.OWN_DEPARTMENT, [*CUSTOMER_WRITE, *TICKET_WORK], "400 热线接听、回访"
+    ),
+    RoleDefinition(
+        "complaint_specialist",
+        "客诉专员",
+        DataScope.OWN_DEPARTMENT,
+        [*CUSTOMER_WRITE, *TICKET_WORK],
+        "客诉专线与客诉处理",
     ),
     RoleDefinition("archive_specialist", "档案资料专员", DataScope.ALL, ARCHIVE, "客户档案、借阅与短信群发"),
     RoleDefinition(
         "big_customer_specialist",
         "大客户专员",
         DataScope.ALL,
-        [*CUSTOMER_WRITE, "customers.export_customer"],
+        [*CUSTOMER_WRITE, *TICKET_WORK, "customers.export_customer"],
         "大客户服务",
     ),
     RoleDefinition(
         "coordinator",
         "协调员",
         DataScope.OWN_DEPARTMENT_AND_BELOW,
-        [*CUSTOMER_READ, "customers.add_contactrecord"],
+        [*CUSTOMER_READ, *TICKET_WORK, "customers.add_contactrecord"],
         "派工与销售确认书登记",
     ),
     RoleDefinition(
         "technician",
         "技术员",
         DataScope.MINE,
-        ["customers.view_customer", "customers.view_contact"],
+        ["customers.view_customer", "customers.view_contact", *TICKET_READ],
         "上门与驻点技术服务",
     ),
-    RoleDefinition("team_leader", "组长", DataScope.OWN_DEPARTMENT_AND_BELOW, CUSTOMER_READ, "团队服务组长"),
-    RoleDefinition("salesperson", "业务员", DataScope.MINE, CUSTOMER_WRITE, "销售与回款跟进"),
+    RoleDefinition(
+        "team_leader",
+        "组长",
+        DataScope.OWN_DEPARTMENT_AND_BELOW,
+        [*CUSTOMER_READ, *TICKET_WORK],
+        "团队服务组长",
+    ),
+    RoleDefinition(
+        "salesperson",
+        "业务员",
+        DataScope.MINE,
+        [*CUSTOMER_WRITE, "tickets.view_ticket", "tickets.add_ticket"],
+        "销售与回款跟进",
+    ),
     RoleDefinition("leader", "分管领导", DataScope.ALL, READ_ALL, "分管客服工作的领导"),
     RoleDefinition("president", "总裁", DataScope.ALL, READ_ALL, "公司总裁"),
 ]

@@ -222,5 +222,45 @@ class WorkingHours(EffectiveDatedPolicy):
         )
 
 
+class Notification(models.Model):
+    """A message in the app for one staff member (escalations, major complaints, assignments)."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    message = models.CharField(_("message"), max_length=300)
+    url = models.CharField(_("link"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [models.Index(fields=["recipient", "read_at", "id"], name="notification_inbox")]
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class SavedFilter(models.Model):
+    """A list's filters saved under a name by one staff member ("my overdue complaints")."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_filters")
+    page = models.CharField(_("list"), max_length=50)
+    name = models.CharField(_("name"), max_length=50)
+    query = models.CharField(_("filters"), max_length=1000, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["page", "name"]
+        verbose_name = _("saved filter")
+        verbose_name_plural = _("saved filters")
+        constraints = [models.UniqueConstraint(fields=["user", "page", "name"], name="saved_filter_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 def model_label(instance: Any) -> str:
     return f"{instance._meta.verbose_name}: {instance}"

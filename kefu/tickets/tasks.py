@@ -1,0 +1,18 @@
+"""Huey jobs of the tickets: thin wrappers over services, idempotent, taking ids."""
+
+from __future__ import annotations
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from kefu.tickets import outbound, services
+
+
+@db_periodic_task(crontab(minute="*/5"))
+def check_sla() -> services.SlaCheck:
+    return services.tickets_check_sla()
+
+
+@db_task(retries=3, retry_delay=60)
+def deliver_reply(event_id: int) -> bool:
+    return outbound.deliver_reply(event_id)
