@@ -38,6 +38,7 @@ from kefu.customers.models import (
     Lifecycle,
     TradeKind,
 )
+from kefu.tickets.demo import load_ticket_demo
 
 DEMO_PASSWORD = "kefu-demo-2026"
 SEED = 2026
@@ -834,6 +835,9 @@ def load_demo(*, out: TextIO | None = None, today: dt.date | None = None) -> boo
             if plan["kind"] == CustomerKind.COMPANY and ((plan["vip"] and index % 3 == 0) or index % 17 == 0):
                 contracts.append(_documents(gen, admin, customer)[1])
         _borrowings(gen, staff, contracts)
+        tickets = load_ticket_demo(
+            rng=gen.rng, departments=departments, staff=staff, customers=list(Customer.objects.order_by("id"))
+        )
     counts = {
         "customers": Customer.objects.count(),
         "documents": CustomerDocument.objects.count(),
@@ -841,6 +845,7 @@ def load_demo(*, out: TextIO | None = None, today: dt.date | None = None) -> boo
     }
     out.write(
         f"演示数据已载入 / demo data loaded: {counts['customers']} customers, "
-        f"{counts['documents']} documents, {counts['borrowings']} borrowings, {len(STAFF)} staff.\n"
+        f"{counts['documents']} documents, {counts['borrowings']} borrowings, {tickets} tickets, "
+        f"{len(STAFF)} staff.\n"
     )
     return True

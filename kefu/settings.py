@@ -125,6 +125,9 @@ else:
                 ),
                 "transaction_mode": "IMMEDIATE",
             },
+            # Tests use a file too: an in-memory database shares one cache between threads and
+            # fails at once where the real file waits for the lock, so concurrency could not be tested.
+            "TEST": {"NAME": str(DATA_DIR / "test-kefu.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -43,6 +43,13 @@ def test_demo_loads_staff_for_every_role_and_300_customers_once(capsys: Any) -> 
     assert "kefu-demo-2026" in output and "manager" in output
 
     assert Customer.objects.count() == 300
+    from kefu.tickets.models import Ticket
+
+    kinds = set(Ticket.objects.values_list("kind", flat=True))
+    assert kinds == {"inquiry", "complaint", "repair", "after_sales", "suggestion"}
+    assert Ticket.objects.filter(kind="complaint", state="archived").exists()
+    assert Ticket.objects.filter(approval_state="requested").exists()
+    assert Ticket.objects.filter(answered_on_first_contact=True).exists()
     for code in ROLE_CODES:
         user = User.objects.filter(groups__role__code=code).first()
         assert user is not None, f"no demo user has the role {code}"

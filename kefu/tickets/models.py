@@ -156,7 +156,7 @@ class SlaPolicy(EffectiveDatedPolicy):
 
 
 class SlaTarget(models.Model):
-    """One row of a policy: empty kind/priority/tier match anything; the most specific row wins."""
+    """One row of a policy: empty kind/priority/tier match anything (see sla.limits_for for which row wins)."""
 
     policy = models.ForeignKey(SlaPolicy, on_delete=models.CASCADE, related_name="targets")
     kind = models.CharField(_("kind"), max_length=20, choices=TicketKind.choices, blank=True)
@@ -177,7 +177,8 @@ class SlaTarget(models.Model):
         return f"{self.kind or '*'}/{self.priority or '*'}/{self.tier or '*'}"
 
     def specificity(self) -> int:
-        return (4 if self.kind else 0) + (2 if self.tier else 0) + (1 if self.priority else 0)
+        """How many of kind, priority and tier the row names."""
+        return bool(self.kind) + bool(self.priority) + bool(self.tier)
 
 
 class TicketQuerySet(ScopedQuerySet):

@@ -96,7 +96,11 @@ def _event(
 
 
 def _lock(ticket: Ticket, *, version: int | None = None) -> Ticket:
-    locked = Ticket.objects.select_for_update().select_related("customer", "sla_policy").get(pk=ticket.pk)
+    locked = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("customer", "sla_policy")
+        .get(pk=ticket.pk)
+    )
     if version is not None and locked.version != version:
         raise Conflict()
     return locked
@@ -682,7 +686,7 @@ def complaint_step_complete(
         raise Conflict(
             _("The solution has not been approved by a supervisor yet (step 4)."), code="not_approved"
         )
-    if not locked.is_active and step <= ComplaintStep.CLASSIFY:
+    if locked.state in (TicketState.CLOSED, TicketState.ARCHIVED) and step <= ComplaintStep.CLASSIFY:
         raise Conflict(_("Reopen the complaint to record this step."), code="not_active")
     now = timezone.now()
     ComplaintStepRecord.objects.create(
@@ -1033,7 +1037,7 @@ def tickets_check_sla(*, now: dt.datetime | None = None, batch_size: int = 500) 
 @transaction.atomic
 def _escalate(ids: list[int], *, level: int, now: dt.datetime) -> int:
     tickets = list(
-        Ticket.objects.select_for_update()
+        Ticket.objects.select_for_update(of=("self",))
         .filter(pk__in=ids, state=TicketState.OPEN, escalation_level__lt=level)
         .select_related("assignee", "department")
     )

@@ -32,22 +32,28 @@ def policy_in_force(on: dt.date | None = None) -> SlaPolicy | None:
 
 
 def limits_for(policy: SlaPolicy | None, *, kind: str, priority: str, tier: str) -> Limits:
-    """The most specific target row of the policy (kind beats tier beats priority)."""
+    """The rows matching the most of kind, priority and tier; among equals, the strictest limits.
+
+    So an urgent suggestion gets the urgent limit, a tier-A inquiry the faster of the tier-A and
+    inquiry limits, and the all-empty default row applies only when nothing else matches.
+    """
     if policy is None:
         return Limits(FALLBACK_FIRST_RESPONSE, FALLBACK_RESOLUTION)
-    best: SlaTarget | None = None
-    for target in policy.targets.all():
-        if target.kind and target.kind != kind:
-            continue
-        if target.priority and target.priority != priority:
-            continue
-        if target.tier and target.tier != tier:
-            continue
-        if best is None or target.specificity() > best.specificity():
-            best = target
-    if best is None:
+    matching: list[SlaTarget] = [
+        target
+        for target in policy.targets.all()
+        if (not target.kind or target.kind == kind)
+        and (not target.priority or target.priority == priority)
+        and (not target.tier or target.tier == tier)
+    ]
+    if not matching:
         return Limits(FALLBACK_FIRST_RESPONSE, FALLBACK_RESOLUTION)
-    return Limits(best.first_response_minutes, best.resolution_minutes)
+    best = max(target.specificity() for target in matching)
+    chosen = [target for target in matching if target.specificity() == best]
+    return Limits(
+        min(target.first_response_minutes for target in chosen),
+        min(target.resolution_minutes for target in chosen),
+    )
 
 
 def ticket_limits(ticket: Ticket) -> Limits:
