@@ -73,14 +73,14 @@ def _raw_message(request: HttpRequest) -> bytes:
     """The body as sent; from a form upload (curl -F message=@mail.eml), the uploaded file."""
     try:
         if request.content_type == "multipart/form-data":
-            upload = request.FILES.get("message") or next(iter(request.FILES.values()), None)
+            upload = request.FILES.get("message")
             if upload is None:
                 raise ValidationFailed(
                     _("Upload the message as the file field “message”, or send it as the request body."),
                     code="malformed_mail",
                     detail={"message": [_("This field is required.")]},
                 )
-            if upload.size > MAX_MESSAGE_BYTES:
+            if (upload.size or 0) > MAX_MESSAGE_BYTES:
                 raise PayloadTooLarge(MAX_MESSAGE_BYTES)
             return upload.read()
         return request.body

@@ -18,7 +18,7 @@ class PublicCaseForm(forms.Form):
         label=_("What is it about?"),
         choices=[(kind.value, kind.label) for kind in PUBLIC_KINDS],
         initial=TicketKind.INQUIRY,
-        widget=forms.RadioSelect,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
     )
     name = forms.CharField(label=_("Your name"), max_length=50)
     phone = forms.CharField(

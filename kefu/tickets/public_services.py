@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -24,7 +25,7 @@ PUBLIC_KINDS = [TicketKind.INQUIRY, TicketKind.COMPLAINT, TicketKind.REPAIR, Tic
 MAX_DESCRIPTION = 5000
 
 # The state as the customer should read it: "resolved" and "closed" differ only inside.
-PUBLIC_STATES = {
+PUBLIC_STATES: dict[str, Any] = {
     TicketState.OPEN: gettext_lazy("Being handled"),
     TicketState.PENDING: gettext_lazy("Waiting for your answer"),
     TicketState.RESOLVED: gettext_lazy("Resolved"),

@@ -417,7 +417,18 @@ class _Stdin:
         self.buffer = io.BytesIO(data)
 
 
-def test_kefu_mail_in_files_the_message_from_stdin(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+@pytest.fixture
+def keep_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A management command closes every database connection when it ends, as a process should;
+    in-process that would end the test's transaction (PostgreSQL)."""
+    from django.db import connections
+
+    monkeypatch.setattr(connections, "close_all", lambda: None)
+
+
+def test_kefu_mail_in_files_the_message_from_stdin(
+    monkeypatch: pytest.MonkeyPatch, capsys: Any, keep_connection: None
+) -> None:
     monkeypatch.setattr(sys, "stdin", _Stdin(mail(message_id="<pipe@example.com>")))
     assert main(["mail-in"]) == 0
     ticket = Ticket.objects.get()
@@ -425,7 +436,9 @@ def test_kefu_mail_in_files_the_message_from_stdin(monkeypatch: pytest.MonkeyPat
     assert TicketMail.objects.get().message_id == "<pipe@example.com>"
 
 
-def test_kefu_mail_in_exits_65_on_a_malformed_message(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+def test_kefu_mail_in_exits_65_on_a_malformed_message(
+    monkeypatch: pytest.MonkeyPatch, capsys: Any, keep_connection: None
+) -> None:
     monkeypatch.setattr(sys, "stdin", _Stdin(b"\xff\xfe garbage"))
     with pytest.raises(SystemExit) as caught:
         main(["mail-in"])
