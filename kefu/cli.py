@@ -24,6 +24,10 @@ OWN_COMMANDS = {
     "demo": "load the demo department, staff and 300 customers (once)",
     "createadmin": "create a superuser with the admin role",
 }
+# Kefu commands that are Django management commands under another name.
+ALIASES = {
+    "mail-in": ("mail_in", "file one email read from standard input (a mail server pipe) as a ticket"),
+}
 # Set in the environment of the consumer child: the pid of the server that supervises it.
 SUPERVISOR_ENV = "KEFU_SUPERVISOR_PID"
 
@@ -356,6 +360,8 @@ def _help(out: TextIO) -> None:
     out.write("Kefu commands:\n")
     for name, text in OWN_COMMANDS.items():
         out.write(f"  {name:<14}{text}\n")
+    for name, (_command, text) in ALIASES.items():
+        out.write(f"  {name:<14}{text}\n")
     out.write("\nDjango commands (as with manage.py):\n")
     try:
         _setup_django()  # without it Django lists only its own commands, not the apps' ones
@@ -386,6 +392,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parsed = _parser().parse_args(args)
         handler = {"serve": serve, "demo": demo, "createadmin": createadmin}[parsed.command]
         return handler(parsed)
+    if args[0] in ALIASES:
+        args[0] = ALIASES[args[0]][0]
+    elif args[0] == "help" and len(args) > 1 and args[1] in ALIASES:
+        args = [ALIASES[args[1]][0], "--help"]
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kefu.settings")
     from django.core.management import execute_from_command_line
 

@@ -258,3 +258,8 @@ LOGGING = {
     "loggers": {"huey": {"handlers": [], "level": env("LOG_LEVEL", "INFO"), "propagate": False}},
 }
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR")
+
+# --- public service pages (/service/) ---------------------------------------------------------
+# Attempts per client address and minute: submitting a case, and looking up its status.
+PUBLIC_SUBMIT_PER_MINUTE = int(env("PUBLIC_SUBMIT_PER_MINUTE", "5"))
+PUBLIC_STATUS_PER_MINUTE = int(env("PUBLIC_STATUS_PER_MINUTE", "10"))

@@ -15,6 +15,7 @@ urlpatterns = [
     path("records/", include("kefu.core.urls")),
     path("staff/", include("kefu.accounts.urls")),
     path("customers/", include("kefu.customers.urls")),
+    path("service/", include("kefu.tickets.public_urls")),
 ]
 
 handler403 = "kefu.core.views.permission_denied"

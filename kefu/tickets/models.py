@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kefu.core.models import EffectiveDatedPolicy, TimeStampedModel
@@ -509,3 +510,34 @@ class CannedReply(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.title
+
+
+class MailDirection(models.TextChoices):
+    IN = "in", _("Received")
+    OUT = "out", _("Sent")
+
+
+class TicketMail(models.Model):
+    """One email of a ticket's thread, by its Message-ID.
+
+    Replies find their ticket through In-Reply-To/References, and a message the mail server
+    delivers twice is recognised by its Message-ID and filed only once.
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="mails")
+    event = models.ForeignKey(
+        TicketEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="mails"
+    )
+    message_id = models.CharField(_("Message-ID"), max_length=255, unique=True)
+    direction = models.CharField(_("direction"), max_length=3, choices=MailDirection.choices)
+    address = models.EmailField(_("address"), blank=True)
+    created_at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("ticket email")
+        verbose_name_plural = _("ticket emails")
+        indexes = [models.Index(fields=["ticket", "direction", "created_at"], name="ticket_mail_thread")]
+
+    def __str__(self) -> str:
+        return self.message_id

@@ -96,6 +96,7 @@ def _event(
 
 
 def _lock(ticket: Ticket, *, version: int | None = None) -> Ticket:
+    # of=self: PostgreSQL refuses to lock the nullable side of the outer joins, and needs only the ticket row.
     locked = (
         Ticket.objects.select_for_update(of=("self",))
         .select_related("customer", "sla_policy")

@@ -47,6 +47,9 @@ MAX_EXAMPLES = int(os.environ.get("KEFU_FUZZ_EXAMPLES", "25"))
 schema = schemathesis.openapi.from_dict(api.get_openapi_schema())
 schema.app = application
 
+# A raw email (POST /mail/inbound) is bytes like any binary body.
+schemathesis.serializer.alias("message/rfc822", "application/octet-stream")
+
 # Ids of the seeded rows by path parameter name, filled by the `token_headers` fixture; random
 # integers alone would almost never name a row that exists.
 KNOWN_IDS: dict[str, list[int]] = {}
