@@ -107,10 +107,12 @@ def _register_routers() -> None:
     from kefu.accounts.api import router as accounts_router
     from kefu.core.calendar_api import router as calendar_router
     from kefu.customers.api import router as customers_router
+    from kefu.tickets.api import router as tickets_router
 
     api.add_router("/", accounts_router)
     api.add_router("/", customers_router)
     api.add_router("/", calendar_router)
+    api.add_router("/", tickets_router)
 
 
 _register_routers()
