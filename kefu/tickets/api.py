@@ -70,6 +70,13 @@ from kefu.tickets.schemas import (
 
 router = Router(tags=["tickets"])
 
+
+class ApiRequest(HttpRequest):
+    """The API's auth (token or session) guarantees a signed-in, active staff member."""
+
+    user: User
+
+
 ERR = ERRORS
 
 # PATCH bodies: null means "leave as is", except where null is a value of its own.
@@ -77,11 +84,11 @@ NULLABLE_TICKET_FIELDS = {"callback_due_at"}
 NULLABLE_AFTER_SALES_FIELDS = {"quality_problem", "product_intact"}
 
 
-def _need(request: HttpRequest, perm: str) -> None:
+def _need(request: ApiRequest, perm: str) -> None:
     require_perm(request.user, perm)
 
 
-def _ticket(request: HttpRequest, ticket_id: int) -> Ticket:
+def _ticket(request: ApiRequest, ticket_id: int) -> Ticket:
     """The ticket if the caller may read tickets and it lies in their data scope; else 403 / 404."""
     _need(request, "tickets.view_ticket")
     ticket = selectors.ticket_get(request.user, ticket_id)
@@ -120,7 +127,7 @@ def _not_null(data: dict[str, Any], keep: set[str]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if value is not None or key in keep}
 
 
-def _log_phone(request: HttpRequest, tickets: list[Ticket]) -> None:
+def _log_phone(request: ApiRequest, tickets: list[Ticket]) -> None:
     shown = [ticket for ticket in tickets if ticket.contact_phone]
     log_sensitive_access(
         actor=request.user, objects=shown, fields=["contact_phone"], channel="api", request=request
@@ -131,7 +138,7 @@ def _log_phone(request: HttpRequest, tickets: list[Ticket]) -> None:
 
 
 @router.get("/tickets", response={200: TicketPage, **ERR}, summary="Search, filter and page through tickets")
-def list_tickets(request: HttpRequest, filters: Query[TicketFilterIn]) -> dict[str, Any]:
+def list_tickets(request: ApiRequest, filters: Query[TicketFilterIn]) -> dict[str, Any]:
     _need(request, "tickets.view_ticket")
     params = filters.dict(exclude={"limit", "offset"})
     queryset = selectors.ticket_filter(request.user, params)
@@ -141,7 +148,7 @@ def list_tickets(request: HttpRequest, filters: Query[TicketFilterIn]) -> dict[s
 
 
 @router.post("/tickets", response={201: TicketOut, **ERR}, summary="Open a ticket (or answer it at once)")
-def create_ticket(request: HttpRequest, payload: TicketIn) -> Status[Ticket]:
+def create_ticket(request: ApiRequest, payload: TicketIn) -> Status[Ticket]:
     _need(request, "tickets.add_ticket")
     customer = None
     if payload.customer_id is not None:
@@ -183,7 +190,7 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> Status[Ticket]:
 
 
 @router.get("/tickets/queues", response={200: QueueCountsOut, **ERR}, summary="Open work per queue for me")
-def ticket_queue_counts(request: HttpRequest) -> dict[str, int]:
+def ticket_queue_counts(request: ApiRequest) -> dict[str, int]:
     _need(request, "tickets.view_ticket")
     return selectors.queue_counts(request.user)
 
@@ -193,7 +200,7 @@ def ticket_queue_counts(request: HttpRequest) -> dict[str, int]:
     response={200: BulkOut, **ERR},
     summary="Hand many tickets to one person; each id is done or failed",
 )
-def bulk_assign(request: HttpRequest, payload: BulkAssignIn) -> dict[str, Any]:
+def bulk_assign(request: ApiRequest, payload: BulkAssignIn) -> dict[str, Any]:
     _need(request, "tickets.bulk_ticket")
     assignee = _user(payload.assignee_id, "assignee_id")
     if assignee is None:
@@ -210,7 +217,7 @@ def bulk_assign(request: HttpRequest, payload: BulkAssignIn) -> dict[str, Any]:
     response={200: BulkOut, **ERR},
     summary="Close many tickets; each id is done or failed",
 )
-def bulk_close(request: HttpRequest, payload: BulkCloseIn) -> dict[str, Any]:
+def bulk_close(request: ApiRequest, payload: BulkCloseIn) -> dict[str, Any]:
     _need(request, "tickets.bulk_ticket")
     ids = list(dict.fromkeys(payload.ids))
     result = services.tickets_bulk_close(actor=request.user, ticket_ids=ids, note=payload.note)
@@ -230,14 +237,14 @@ def _bulk_out(ids: list[int], result: services.BulkResult) -> dict[str, Any]:
 
 
 @router.get("/tickets/{ticket_id}", response={200: TicketOut, **ERR}, summary="One ticket with its deadlines")
-def get_ticket(request: HttpRequest, ticket_id: int) -> Ticket:
+def get_ticket(request: ApiRequest, ticket_id: int) -> Ticket:
     ticket = _ticket(request, ticket_id)
     _log_phone(request, [ticket])
     return ticket
 
 
 @router.patch("/tickets/{ticket_id}", response={200: TicketOut, **ERR}, summary="Change a ticket's details")
-def update_ticket(request: HttpRequest, ticket_id: int, payload: TicketPatch) -> Ticket:
+def update_ticket(request: ApiRequest, ticket_id: int, payload: TicketPatch) -> Ticket:
     data = payload.dict(exclude_unset=True)
     version = data.pop("version", None)
     services.ticket_update(
@@ -254,7 +261,7 @@ def update_ticket(request: HttpRequest, ticket_id: int, payload: TicketPatch) ->
     response={200: EventPage, **ERR},
     summary="The ticket's timeline, oldest first",
 )
-def ticket_events(request: HttpRequest, ticket_id: int, page: Query[PageIn]) -> dict[str, Any]:
+def ticket_events(request: ApiRequest, ticket_id: int, page: Query[PageIn]) -> dict[str, Any]:
     events = selectors.ticket_timeline(_ticket(request, ticket_id))
     return {"count": events.count(), "items": list(events[page.offset : page.offset + page.limit])}
 
@@ -264,7 +271,7 @@ def ticket_events(request: HttpRequest, ticket_id: int, page: Query[PageIn]) -> 
     response={201: EventOut, **ERR},
     summary="Reply to the customer, add an internal note or log a call",
 )
-def add_reply(request: HttpRequest, ticket_id: int, payload: ReplyIn) -> Status[TicketEvent]:
+def add_reply(request: ApiRequest, ticket_id: int, payload: ReplyIn) -> Status[TicketEvent]:
     event = services.ticket_reply(
         actor=request.user, ticket=_ticket(request, ticket_id), body=payload.body, kind=payload.kind
     )
@@ -277,7 +284,7 @@ def add_reply(request: HttpRequest, ticket_id: int, payload: ReplyIn) -> Status[
     summary="Attach a file (a photo as evidence …), with an optional text",
 )
 def add_attachment(
-    request: HttpRequest,
+    request: ApiRequest,
     ticket_id: int,
     file: File[UploadedFile],
     body: Form[str] = "",
@@ -297,7 +304,7 @@ def add_attachment(
     response={200: None, **ERR},
     summary="Download the file of a timeline entry",
 )
-def download_attachment(request: HttpRequest, ticket_id: int, event_id: int) -> FileResponse:
+def download_attachment(request: ApiRequest, ticket_id: int, event_id: int) -> FileResponse:
     ticket = _ticket(request, ticket_id)
     event = selectors.ticket_timeline(ticket).filter(pk=event_id).exclude(attachment="").first()
     if event is None:
@@ -312,7 +319,7 @@ def download_attachment(request: HttpRequest, ticket_id: int, event_id: int) -> 
 @router.post(
     "/tickets/{ticket_id}/claim", response={200: TicketOut, **ERR}, summary="Take an unassigned ticket"
 )
-def claim_ticket(request: HttpRequest, ticket_id: int) -> Ticket:
+def claim_ticket(request: ApiRequest, ticket_id: int) -> Ticket:
     services.ticket_claim(actor=request.user, ticket=_ticket(request, ticket_id))
     return _ticket(request, ticket_id)
 
@@ -322,7 +329,7 @@ def claim_ticket(request: HttpRequest, ticket_id: int) -> Ticket:
     response={200: TicketOut, **ERR},
     summary="Assign or transfer, with a reason",
 )
-def assign_ticket(request: HttpRequest, ticket_id: int, payload: TicketAssignIn) -> Ticket:
+def assign_ticket(request: ApiRequest, ticket_id: int, payload: TicketAssignIn) -> Ticket:
     ticket = _ticket(request, ticket_id)
     _need(request, "tickets.assign_ticket")
     services.ticket_assign(
@@ -341,7 +348,7 @@ def assign_ticket(request: HttpRequest, ticket_id: int, payload: TicketAssignIn)
     response={200: TicketOut, **ERR},
     summary="wait / resume / resolve / reopen / close",
 )
-def transition_ticket(request: HttpRequest, ticket_id: int, payload: TransitionIn) -> Ticket:
+def transition_ticket(request: ApiRequest, ticket_id: int, payload: TransitionIn) -> Ticket:
     services.ticket_transition(
         actor=request.user,
         ticket=_ticket(request, ticket_id),
@@ -357,7 +364,7 @@ def transition_ticket(request: HttpRequest, ticket_id: int, payload: TransitionI
     response={200: TicketOut, **ERR},
     summary="The promised call back was made",
 )
-def callback_done(request: HttpRequest, ticket_id: int, payload: NoteIn) -> Ticket:
+def callback_done(request: ApiRequest, ticket_id: int, payload: NoteIn) -> Ticket:
     services.ticket_callback_done(actor=request.user, ticket=_ticket(request, ticket_id), note=payload.note)
     return _ticket(request, ticket_id)
 
@@ -370,7 +377,7 @@ def callback_done(request: HttpRequest, ticket_id: int, payload: NoteIn) -> Tick
     response={200: TicketOut, **ERR},
     summary="Record the complaint's current step (7 needs the category)",
 )
-def complaint_step(request: HttpRequest, ticket_id: int, payload: ComplaintStepIn) -> Ticket:
+def complaint_step(request: ApiRequest, ticket_id: int, payload: ComplaintStepIn) -> Ticket:
     ticket = _ticket(request, ticket_id)
     category = None
     if payload.category_id is not None:
@@ -388,7 +395,7 @@ def complaint_step(request: HttpRequest, ticket_id: int, payload: ComplaintStepI
     response={200: TicketOut, **ERR},
     summary="Step 4: ask a supervisor to approve the proposed solution",
 )
-def complaint_approval_request(request: HttpRequest, ticket_id: int, payload: ApprovalRequestIn) -> Ticket:
+def complaint_approval_request(request: ApiRequest, ticket_id: int, payload: ApprovalRequestIn) -> Ticket:
     services.complaint_request_approval(
         actor=request.user, ticket=_ticket(request, ticket_id), proposal=payload.proposal
     )
@@ -400,7 +407,7 @@ def complaint_approval_request(request: HttpRequest, ticket_id: int, payload: Ap
     response={200: TicketOut, **ERR},
     summary="The supervisor approves or rejects the solution",
 )
-def complaint_decision(request: HttpRequest, ticket_id: int, payload: DecisionIn) -> Ticket:
+def complaint_decision(request: ApiRequest, ticket_id: int, payload: DecisionIn) -> Ticket:
     services.complaint_decide(
         actor=request.user, ticket=_ticket(request, ticket_id), approve=payload.approve, note=payload.note
     )
@@ -415,7 +422,7 @@ def complaint_decision(request: HttpRequest, ticket_id: int, payload: DecisionIn
     response={200: AfterSalesOut, **ERR},
     summary="Change the return / exchange / refund details",
 )
-def update_after_sales(request: HttpRequest, ticket_id: int, payload: AfterSalesPatch) -> AfterSalesCase:
+def update_after_sales(request: ApiRequest, ticket_id: int, payload: AfterSalesPatch) -> AfterSalesCase:
     data = _not_null(payload.dict(exclude_unset=True), NULLABLE_AFTER_SALES_FIELDS)
     return services.after_sales_update(actor=request.user, ticket=_ticket(request, ticket_id), data=data)
 
@@ -425,7 +432,7 @@ def update_after_sales(request: HttpRequest, ticket_id: int, payload: AfterSales
     response={201: AfterSalesOut, **ERR},
     summary="Add an order remark: 客户要求修改成…, 已修改妥当 — date name",
 )
-def add_order_remark(request: HttpRequest, ticket_id: int, payload: RemarkIn) -> Status[AfterSalesCase]:
+def add_order_remark(request: ApiRequest, ticket_id: int, payload: RemarkIn) -> Status[AfterSalesCase]:
     case = services.after_sales_add_remark(
         actor=request.user, ticket=_ticket(request, ticket_id), change=payload.change
     )
@@ -435,7 +442,7 @@ def add_order_remark(request: HttpRequest, ticket_id: int, payload: RemarkIn) ->
 # --- canned replies -----------------------------------------------------------------------------
 
 
-def _canned(request: HttpRequest, reply_id: int) -> CannedReply:
+def _canned(request: ApiRequest, reply_id: int) -> CannedReply:
     _need(request, "tickets.view_cannedreply")
     reply = selectors.canned_replies(active_only=False).filter(pk=reply_id).first()
     if reply is None:
@@ -445,7 +452,7 @@ def _canned(request: HttpRequest, reply_id: int) -> CannedReply:
 
 @router.get("/canned-replies", response={200: list[CannedReplyOut], **ERR}, tags=["canned replies"])
 def list_canned_replies(
-    request: HttpRequest, category: CannedCategoryValue | None = None, include_inactive: bool = False
+    request: ApiRequest, category: CannedCategoryValue | None = None, include_inactive: bool = False
 ) -> list[CannedReply]:
     _need(request, "tickets.view_cannedreply")
     replies = selectors.canned_replies(active_only=not include_inactive)
@@ -455,19 +462,19 @@ def list_canned_replies(
 
 
 @router.post("/canned-replies", response={201: CannedReplyOut, **ERR}, tags=["canned replies"])
-def create_canned_reply(request: HttpRequest, payload: CannedReplyIn) -> Status[CannedReply]:
+def create_canned_reply(request: ApiRequest, payload: CannedReplyIn) -> Status[CannedReply]:
     return Status(201, services.canned_reply_save(actor=request.user, data=payload.dict()))
 
 
 @router.patch("/canned-replies/{reply_id}", response={200: CannedReplyOut, **ERR}, tags=["canned replies"])
-def update_canned_reply(request: HttpRequest, reply_id: int, payload: CannedReplyPatch) -> CannedReply:
+def update_canned_reply(request: ApiRequest, reply_id: int, payload: CannedReplyPatch) -> CannedReply:
     reply = _canned(request, reply_id)
     data = _not_null(payload.dict(exclude_unset=True), set())
     return services.canned_reply_save(actor=request.user, data=data, reply=reply)
 
 
 @router.delete("/canned-replies/{reply_id}", response={204: None, **ERR}, tags=["canned replies"])
-def delete_canned_reply(request: HttpRequest, reply_id: int) -> Status[None]:
+def delete_canned_reply(request: ApiRequest, reply_id: int) -> Status[None]:
     services.canned_reply_delete(actor=request.user, reply=_canned(request, reply_id))
     return Status(204, None)
 
@@ -478,7 +485,7 @@ def delete_canned_reply(request: HttpRequest, reply_id: int) -> Status[None]:
     tags=["canned replies"],
     summary="The phrase with {customer_name}, {agent_name} and {ticket_number} filled in",
 )
-def render_canned_reply(request: HttpRequest, reply_id: int, ticket: int | None = None) -> dict[str, str]:
+def render_canned_reply(request: ApiRequest, reply_id: int, ticket: int | None = None) -> dict[str, str]:
     reply = _canned(request, reply_id)
     target = _ticket(request, ticket) if ticket is not None else None
     return {"text": services.canned_reply_render(reply, ticket=target, agent=request.user)}
@@ -488,7 +495,7 @@ def render_canned_reply(request: HttpRequest, reply_id: int, ticket: int | None 
 
 
 @router.get("/complaint-categories", response={200: list[ComplaintCategoryOut], **ERR}, tags=["tickets"])
-def list_complaint_categories(request: HttpRequest) -> list[ComplaintCategory]:
+def list_complaint_categories(request: ApiRequest) -> list[ComplaintCategory]:
     _need(request, "tickets.view_ticket")
     return list(selectors.complaint_categories()[:500])
 
@@ -519,20 +526,20 @@ def _group_out(group_id: int) -> TicketGroup:
 
 
 @router.get("/ticket-groups", response={200: list[TicketGroupOut], **ERR}, tags=["tickets"])
-def list_ticket_groups(request: HttpRequest, include_inactive: bool = False) -> list[TicketGroup]:
+def list_ticket_groups(request: ApiRequest, include_inactive: bool = False) -> list[TicketGroup]:
     _need(request, "tickets.view_ticketgroup")
     return list(selectors.ticket_groups(active_only=not include_inactive)[:500])
 
 
 @router.post("/ticket-groups", response={201: TicketGroupOut, **ERR}, tags=["tickets"])
-def create_ticket_group(request: HttpRequest, payload: TicketGroupIn) -> Status[TicketGroup]:
+def create_ticket_group(request: ApiRequest, payload: TicketGroupIn) -> Status[TicketGroup]:
     _need(request, "tickets.add_ticketgroup")
     group = services.ticket_group_save(actor=request.user, data=_group_data(payload, partial=False))
     return Status(201, _group_out(group.pk))
 
 
 @router.patch("/ticket-groups/{group_id}", response={200: TicketGroupOut, **ERR}, tags=["tickets"])
-def update_ticket_group(request: HttpRequest, group_id: int, payload: TicketGroupPatch) -> TicketGroup:
+def update_ticket_group(request: ApiRequest, group_id: int, payload: TicketGroupPatch) -> TicketGroup:
     _need(request, "tickets.view_ticketgroup")
     group = TicketGroup.objects.filter(pk=group_id).first()
     if group is None:
@@ -543,7 +550,7 @@ def update_ticket_group(request: HttpRequest, group_id: int, payload: TicketGrou
 
 
 @router.get("/sla-policies", response={200: list[SlaPolicyOut], **ERR}, tags=["policies"])
-def list_sla_policies(request: HttpRequest) -> list[SlaPolicy]:
+def list_sla_policies(request: ApiRequest) -> list[SlaPolicy]:
     _need(request, "tickets.view_slapolicy")
     return list(SlaPolicy.objects.prefetch_related("targets").order_by("-effective_from", "-id")[:100])
 
@@ -554,7 +561,7 @@ def list_sla_policies(request: HttpRequest) -> list[SlaPolicy]:
     tags=["policies"],
     summary="The time limits in force today",
 )
-def current_sla_policy(request: HttpRequest) -> SlaPolicy:
+def current_sla_policy(request: ApiRequest) -> SlaPolicy:
     _need(request, "tickets.view_slapolicy")
     policy = sla.policy_in_force()
     if policy is None:
@@ -568,7 +575,7 @@ def current_sla_policy(request: HttpRequest) -> SlaPolicy:
     tags=["policies"],
     summary="A new version of the time limits from a date on",
 )
-def create_sla_policy(request: HttpRequest, payload: SlaPolicyIn) -> Status[SlaPolicy]:
+def create_sla_policy(request: ApiRequest, payload: SlaPolicyIn) -> Status[SlaPolicy]:
     policy = services.sla_policy_create(
         actor=request.user,
         effective_from=payload.effective_from,
@@ -584,7 +591,7 @@ def create_sla_policy(request: HttpRequest, payload: SlaPolicyIn) -> Status[SlaP
 
 
 @router.get("/notifications", response={200: NotificationPage, **ERR}, tags=["notifications"])
-def list_notifications(request: HttpRequest, page: Query[PageIn], unread: bool = False) -> dict[str, Any]:
+def list_notifications(request: ApiRequest, page: Query[PageIn], unread: bool = False) -> dict[str, Any]:
     """My own notifications, newest first."""
     mine = Notification.objects.filter(recipient=request.user)
     if unread:
@@ -597,5 +604,5 @@ def list_notifications(request: HttpRequest, page: Query[PageIn], unread: bool =
 
 
 @router.post("/notifications/read", response={200: MarkedOut, **ERR}, tags=["notifications"])
-def mark_notifications_read(request: HttpRequest, payload: NotificationsReadIn) -> dict[str, int]:
+def mark_notifications_read(request: ApiRequest, payload: NotificationsReadIn) -> dict[str, int]:
     return {"marked": notifications_mark_read(actor=request.user, ids=payload.ids)}
