@@ -15,7 +15,7 @@ from kefu.core.masking import can_view_sensitive, masked
 from kefu.core.pagination import MAX_OFFSET
 from kefu.customers.schemas import DepartmentRef, UserRef
 from kefu.tickets import sla
-from kefu.tickets.models import AfterSalesCase, ApprovalState, ComplaintStep, EventKind
+from kefu.tickets.models import AfterSalesCase, ApprovalState, ComplaintStep, EventKind, TicketKind
 from kefu.tickets.workflow import after_sales_blockers, available_actions, complaint_blockers
 
 MAX_LIMIT = 500
@@ -296,6 +296,8 @@ class TicketOut(TicketListOut):
 
     @staticmethod
     def resolve_after_sales(obj: Any) -> Any:
+        if obj.kind != TicketKind.AFTER_SALES:
+            return None
         return AfterSalesCase.objects.filter(ticket_id=obj.pk).first()
 
     @staticmethod
