@@ -64,11 +64,13 @@ def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     detail: dict[str, list[str]] = {}
     for error in exc.errors:
-        location = [
-            str(part)
-            for part in error.get("loc", [])
-            if part not in ("body", "query", "path", "payload", "form")
-        ]
+        location = [str(part) for part in error.get("loc", [])]
+        # Only the leading parts say where the value came from (body → payload, file, query); a
+        # field of the same name further in (a reply's "body") is the field itself.
+        if location and location[0] in ("body", "query", "path", "form", "file", "header", "cookie"):
+            location.pop(0)
+        if location and location[0] == "payload":
+            location.pop(0)
         detail.setdefault(".".join(location) or "__all__", []).append(str(error.get("msg", "")))
     first_field, messages = next(iter(detail.items()), ("", [""]))
     message = _("Invalid input in “%(field)s”: %(error)s") % {"field": first_field, "error": messages[0]}
@@ -107,11 +109,13 @@ def _register_routers() -> None:
     from kefu.accounts.api import router as accounts_router
     from kefu.core.calendar_api import router as calendar_router
     from kefu.customers.api import router as customers_router
+    from kefu.tickets.api import router as tickets_router
     from kefu.tickets.mail_api import router as mail_router
 
     api.add_router("/", accounts_router)
     api.add_router("/", customers_router)
     api.add_router("/", calendar_router)
+    api.add_router("/", tickets_router)
     api.add_router("/", mail_router)
 
 

@@ -35,6 +35,8 @@ from kefu.api import api
 from kefu.customers.importing import customer_import_start
 from kefu.customers.models import DocumentKind
 from kefu.customers.services import BORROW_ACTION_LABELS, borrow_request_create, document_upload
+from kefu.tickets.models import CannedReply, Ticket, TicketEvent, TicketGroup
+from kefu.tickets.services import TicketInput, ticket_create, ticket_group_save, ticket_reply
 from kefu.wsgi import application
 from tests.factories import make_contact, make_customer
 
@@ -113,6 +115,7 @@ def token_headers(make_user: Callable[..., User], django_capture_on_commit_callb
         dry_run = customer_import_start(
             actor=manager, uploaded=SimpleUploadedFile("客户.xlsx", buffer.getvalue())
         )
+    tickets = _seed_tickets(manager=manager, agent=agent, customer=customers[0])
     token, key = api_token_create(actor=manager, name="schemathesis")
     KNOWN_IDS.clear()
     KNOWN_IDS.update(
@@ -126,8 +129,47 @@ def token_headers(make_user: Callable[..., User], django_capture_on_commit_callb
         import_id=[dry_run.pk],
         department_id=list(Department.objects.values_list("pk", flat=True)),
         role_id=list(Role.objects.values_list("pk", flat=True)),
+        ticket_id=[t.pk for t in tickets],
+        event_id=list(TicketEvent.objects.filter(ticket__in=tickets).values_list("pk", flat=True)),
+        reply_id=list(CannedReply.objects.values_list("pk", flat=True)[:5]),
+        group_id=list(TicketGroup.objects.values_list("pk", flat=True)),
     )
     return {"Authorization": f"Bearer {key}"}
+
+
+def _seed_tickets(*, manager: User, agent: User, customer: Any) -> list[Ticket]:
+    """One ticket of each shape the ticket endpoints act on differently."""
+    group = ticket_group_save(
+        actor=manager, data={"name": "客服中心组", "department": agent.department, "members": [agent]}
+    )
+    inquiry = ticket_create(
+        actor=agent,
+        data=TicketInput(
+            kind="inquiry",
+            channel="hotline",
+            subject="咨询保养",
+            customer=customer,
+            contact_phone="13812345678",
+        ),
+    )
+    ticket_reply(
+        actor=agent,
+        ticket=inquiry,
+        body="照片",
+        kind="note",
+        attachment=SimpleUploadedFile("照片.jpg", b"\xff\xd8photo", content_type="image/jpeg"),
+    )
+    complaint = ticket_create(
+        actor=agent,
+        data=TicketInput(kind="complaint", channel="complaint_hotline", subject="投诉态度", group=group),
+    )
+    after_sales = ticket_create(
+        actor=agent,
+        data=TicketInput(
+            kind="after_sales", channel="wangwang", subject="退货", after_sales={"case_type": "return"}
+        ),
+    )
+    return [inquiry, complaint, after_sales]
 
 
 def test_fuzzed_document_is_the_one_served(db: Any) -> None:
