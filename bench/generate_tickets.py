@@ -322,7 +322,7 @@ def make_batch(bounds: tuple[int, int]) -> Batch:
         age = now - t0
         active = rng.random() < ctx.open_share * math.exp(-age / ctx.tau_us)
         answered = (
-            not active and channel in SPOKEN and ((kind == "inquiry" and rng.random() < 0.65) or
+            not active and channel in SPOKEN and ((kind == "inquiry" and rng.random() < 0.7) or
                                                   (kind == "suggestion" and rng.random() < 0.4))
         )  # fmt: skip
         product = rng.choice(PRODUCTS)
@@ -419,7 +419,7 @@ def make_batch(bounds: tuple[int, int]) -> Batch:
                         sla_status = "at_risk"
                     # Most cases are closed at once when done; some are resolved first and closed
                     # when the customer confirms.
-                    direct = closed is not None and not complaint and rng.random() < 0.6
+                    direct = closed is not None and not complaint and rng.random() < 0.85
                     if direct:
                         closed = end = resolved  # closing an open ticket resolves it at that moment
                         ev((tid, "state", assignee, closed, resolution, false,
@@ -523,12 +523,11 @@ def make_batch(bounds: tuple[int, int]) -> Batch:
     # one ticket in 4,000 is a long dispute of exactly 50 events (the timeline benchmark).
     target = ctx.events * (hi - lo) // ctx.tickets
     base = sum(len(e) for e in timelines.values())
-    extra = max(0, target - base)
-    long_ones = [w for w in windows if w[0] % 4000 == 0]
     plan: list[tuple[int, int, int, list[int]]] = []
-    for w in long_ones:
-        need = max(0, 50 - len(timelines[w[0]]))
-        plan += [w] * min(need, extra - len(plan))
+    for w in windows:
+        if w[0] % 4000 == 0:
+            plan += [w] * max(0, 50 - len(timelines[w[0]]))
+    extra = max(len(plan), target - base)
     while len(plan) < extra and windows:
         w = windows[rng.randrange(len(windows))]
         if w[0] % 4000:
