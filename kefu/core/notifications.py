@@ -13,13 +13,19 @@ from kefu.core.models import Notification
 
 def notify(recipients: Iterable[Any], message: str, *, url: str = "") -> int:
     """One notification per distinct active recipient; returns how many were written."""
-    seen: set[int] = set()
+    return notify_each([(recipients, message, url)])
+
+
+def notify_each(messages: Iterable[tuple[Iterable[Any], str, str]]) -> int:
+    """notify() for many (recipients, message, url) at once, in one insert (the SLA job's batches)."""
     rows = []
-    for user in recipients:
-        if user is None or not user.is_active or user.pk in seen:
-            continue
-        seen.add(user.pk)
-        rows.append(Notification(recipient=user, message=message[:300], url=url[:300]))
+    for recipients, message, url in messages:
+        seen: set[int] = set()
+        for user in recipients:
+            if user is None or not user.is_active or user.pk in seen:
+                continue
+            seen.add(user.pk)
+            rows.append(Notification(recipient=user, message=message[:300], url=url[:300]))
     Notification.objects.bulk_create(rows)
     return len(rows)
 

@@ -333,6 +333,15 @@ class Ticket(TimeStampedModel):
             models.Index(fields=["state", "sla_at_risk_at"], name="ticket_state_at_risk"),
             models.Index(fields=["state", "sla_manager_at"], name="ticket_state_manager"),
             models.Index(fields=["customer", "state"], name="ticket_customer_state"),
+            # My queue newest first: (assignee, state, id) cannot give one id order over two states,
+            # so PostgreSQL walked the primary key backwards through all tickets (bench/README.md).
+            models.Index(
+                fields=["assignee", "id"],
+                condition=Q(state__in=["open", "pending"]),
+                name="ticket_assignee_active",
+            ),
+            # A kind's open tickets by due time (open complaints) without walking every open ticket.
+            models.Index(fields=["kind", "state", "sla_breach_at", "id"], name="ticket_kind_state_due"),
         ]
 
     def __str__(self) -> str:

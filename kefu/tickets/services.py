@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from kefu.accounts.models import Department, User
 from kefu.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from kefu.core.history import acting
-from kefu.core.notifications import notify
+from kefu.core.notifications import notify, notify_each
 from kefu.core.numbering import next_number
 from kefu.core.permissions import require_perm, require_visible
 from kefu.core.phones import normalize_phone
@@ -1037,10 +1037,13 @@ def tickets_check_sla(*, now: dt.datetime | None = None, batch_size: int = 500) 
 
 @transaction.atomic
 def _escalate(ids: list[int], *, level: int, now: dt.datetime) -> int:
+    """One batch: the supervisors are looked up once per department and the notifications of the
+    whole batch go in one insert, so the job's queries do not grow with the number of tickets."""
     tickets = list(
         Ticket.objects.select_for_update(of=("self",))
         .filter(pk__in=ids, state=TicketState.OPEN, escalation_level__lt=level)
-        .select_related("assignee", "department")
+        .select_related("assignee")
+        .only("id", "number", "subject", "department_id", "assignee__id", "assignee__is_active")
     )
     if not tickets:
         return 0
@@ -1048,9 +1051,16 @@ def _escalate(ids: list[int], *, level: int, now: dt.datetime) -> int:
         escalation_level=level, sla_status=SlaStatus.BREACHED
     )
     events = []
+    notifications = []
     top = managers() if level == 2 else []
+    supervisors: dict[int | None, list[User]] = {}
     for ticket in tickets:
-        to = top if level == 2 else supervisors_of(ticket)
+        if level == 2:
+            to = top
+        else:
+            if ticket.department_id not in supervisors:
+                supervisors[ticket.department_id] = supervisors_of(ticket)
+            to = supervisors[ticket.department_id]
         names = ", ".join(str(u) for u in to[:5])
         events.append(
             TicketEvent(
@@ -1064,8 +1074,9 @@ def _escalate(ids: list[int], *, level: int, now: dt.datetime) -> int:
             "number": ticket.number,
             "subject": ticket.subject,
         }
-        notify([*to, ticket.assignee], message, url=ticket_url(ticket))
+        notifications.append(([*to, ticket.assignee], message, ticket_url(ticket)))
     TicketEvent.objects.bulk_create(events)
+    notify_each(notifications)
     return len(tickets)
 
 

@@ -204,3 +204,28 @@ def test_remaining_time_is_working_time(clock: Clock, open_ticket: Any) -> None:
     ticket = open_ticket(kind="inquiry")
     assert sla.remaining(ticket, now=at(2026, 11, 21, 12, 0)) == dt.timedelta(hours=1)
     assert sla.remaining(ticket, now=at(2026, 11, 23, 11, 0)) == -dt.timedelta(hours=1)
+
+
+def test_check_queries_do_not_grow_with_the_number_of_tickets(
+    clock: Clock, open_ticket: Any, users: dict[str, Any]
+) -> None:
+    """Supervisors are looked up once per department and a batch's notifications go in one insert."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    clock.set(at(2026, 11, 23, 9, 0))
+    open_ticket(kind="inquiry", assignee=users["agent"])
+    with CaptureQueriesContext(connection) as one:
+        first = services.tickets_check_sla(now=at(2026, 11, 26, 9, 0))
+    assert (first.breached, first.to_manager) == (1, 1)
+    for _ in range(4):
+        open_ticket(kind="inquiry", assignee=users["agent"])
+    Notification.objects.all().delete()
+    with CaptureQueriesContext(connection) as four:
+        second = services.tickets_check_sla(now=at(2026, 11, 27, 9, 0))
+    assert (second.breached, second.to_manager) == (4, 4)
+    assert len(four.captured_queries) == len(one.captured_queries)
+    # each of the four: the supervisor and the agent at the breach, the manager and the agent after
+    assert Notification.objects.filter(recipient=users["supervisor"]).count() == 4
+    assert Notification.objects.filter(recipient=users["manager"]).count() == 4
+    assert Notification.objects.filter(recipient=users["agent"]).count() == 8
