@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0002_defaults'),
+        ('tickets', '0003_mail_ticketmail'),
     ]
 
     operations = [
