@@ -143,7 +143,11 @@ class ComplaintCategory(models.Model):
 class SlaPolicy(EffectiveDatedPolicy):
     """Time limits in working time; the version in force when a ticket opens is the one it keeps."""
 
-    at_risk_percent = models.PositiveSmallIntegerField(_("at risk after (% of the limit used)"), default=80)
+    at_risk_percent = models.PositiveSmallIntegerField(
+        # xgettext:no-python-format
+        _("at risk after (% of the limit used)"),
+        default=80,
+    )
     manager_after_minutes = models.PositiveIntegerField(
         _("escalate to the manager after a breach of (working minutes)"), default=120
     )
