@@ -1014,7 +1014,8 @@ def tickets_check_sla(*, now: dt.datetime | None = None, batch_size: int = 500) 
     """Flag tickets at risk and breached and escalate them (agent → supervisor → manager).
 
     Idempotent: each step only acts on tickets not yet at that step, so a re-run, or two runs at
-    once, never escalate twice. Waiting tickets are paused and left alone.
+    once, never escalate twice. Waiting tickets are paused and left alone. A ticket already past
+    the manager's threshold goes there in one step (after downtime, or a first run over old data).
     """
     now = now or timezone.now()
     result = SlaCheck()
@@ -1022,62 +1023,112 @@ def tickets_check_sla(*, now: dt.datetime | None = None, batch_size: int = 500) 
     result.at_risk = running.filter(
         sla_status=SlaStatus.OK, sla_at_risk_at__lte=now, sla_breach_at__gt=now
     ).update(sla_status=SlaStatus.AT_RISK)
-    candidates = list(
-        running.filter(escalation_level__lt=1, sla_breach_at__lte=now).values_list("pk", flat=True)[:100000]
-    )
-    for start in range(0, len(candidates), batch_size):
-        result.breached += _escalate(candidates[start : start + batch_size], level=1, now=now)
+    inbox = _Inbox()
     candidates = list(
         running.filter(escalation_level__lt=2, sla_manager_at__lte=now).values_list("pk", flat=True)[:100000]
     )
     for start in range(0, len(candidates), batch_size):
-        result.to_manager += _escalate(candidates[start : start + batch_size], level=2, now=now)
+        escalated = _escalate(candidates[start : start + batch_size], level=2, now=now, inbox=inbox)
+        result.to_manager += escalated.to_manager
+        result.breached += escalated.breached
+    candidates = list(
+        running.filter(escalation_level__lt=1, sla_breach_at__lte=now).values_list("pk", flat=True)[:100000]
+    )
+    for start in range(0, len(candidates), batch_size):
+        result.breached += _escalate(
+            candidates[start : start + batch_size], level=1, now=now, inbox=inbox
+        ).breached
+    inbox.deliver()
     return result
 
 
+# Up to this many escalated tickets a person is told about one by one; beyond, in one message.
+NOTIFY_ONE_BY_ONE = 5
+
+
+@dataclass
+class _Inbox:
+    """Notifications of one SLA run, grouped per person so a backlog is one message, not thousands."""
+
+    items: dict[int, tuple[User, list[tuple[str, str]]]] = field(default_factory=dict)
+
+    def add(self, recipients: Iterable[User | None], message: str, url: str) -> None:
+        for user in recipients:
+            if user is None or not user.is_active:
+                continue
+            entry = self.items.setdefault(user.pk, (user, []))
+            if (message, url) not in entry[1]:
+                entry[1].append((message, url))
+
+    def deliver(self) -> int:
+        messages: list[tuple[list[User], str, str]] = []
+        for user, items in self.items.values():
+            if len(items) <= NOTIFY_ONE_BY_ONE:
+                messages += [([user], message, url) for message, url in items]
+            else:
+                summary = _("%(count)d tickets passed their time limit; see the overdue queue.") % {
+                    "count": len(items)
+                }
+                messages.append(([user], summary, "/tickets/?queue=breached"))
+        return notify_each(messages)
+
+
 @transaction.atomic
-def _escalate(ids: list[int], *, level: int, now: dt.datetime) -> int:
-    """One batch: the supervisors are looked up once per department and the notifications of the
-    whole batch go in one insert, so the job's queries do not grow with the number of tickets."""
+def _escalate(ids: list[int], *, level: int, now: dt.datetime, inbox: _Inbox) -> SlaCheck:
+    """One batch: supervisors are looked up once per department, the events go in one insert."""
     tickets = list(
         Ticket.objects.select_for_update(of=("self",))
         .filter(pk__in=ids, state=TicketState.OPEN, escalation_level__lt=level)
         .select_related("assignee")
-        .only("id", "number", "subject", "department_id", "assignee__id", "assignee__is_active")
+        .only(
+            "id",
+            "number",
+            "subject",
+            "department_id",
+            "escalation_level",
+            "assignee__id",
+            "assignee__is_active",
+        )
     )
+    done = SlaCheck()
     if not tickets:
-        return 0
+        return done
     Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(
         escalation_level=level, sla_status=SlaStatus.BREACHED
     )
     events = []
-    notifications = []
     top = managers() if level == 2 else []
     supervisors: dict[int | None, list[User]] = {}
     for ticket in tickets:
+        if ticket.department_id not in supervisors:
+            supervisors[ticket.department_id] = supervisors_of(ticket)
+        skipped_supervisor = level == 2 and ticket.escalation_level == 0
+        if level == 1 or skipped_supervisor:
+            done.breached += 1
         if level == 2:
-            to = top
-        else:
-            if ticket.department_id not in supervisors:
-                supervisors[ticket.department_id] = supervisors_of(ticket)
-            to = supervisors[ticket.department_id]
-        names = ", ".join(str(u) for u in to[:5])
+            done.to_manager += 1
+        to = list(supervisors[ticket.department_id]) if level == 1 or skipped_supervisor else []
+        to += [user for user in top if user not in to]
         events.append(
             TicketEvent(
                 ticket=ticket,
                 kind=EventKind.ESCALATION,
                 created_at=now,
-                data={"level": level, "reason": "sla", "to": [u.pk for u in to], "to_name": names},
+                data={
+                    "level": level,
+                    "reason": "sla",
+                    "to": [u.pk for u in to],
+                    "to_name": ", ".join(str(u) for u in to[:5]),
+                },
             )
         )
         message = _("Ticket %(number)s is past its time limit: %(subject)s") % {
             "number": ticket.number,
             "subject": ticket.subject,
         }
-        notifications.append(([*to, ticket.assignee], message, ticket_url(ticket)))
+        inbox.add([*to, ticket.assignee], message, ticket_url(ticket))
     TicketEvent.objects.bulk_create(events)
-    notify_each(notifications)
-    return len(tickets)
+    return done
 
 
 # --- policies and settings --------------------------------------------------------------------

@@ -131,8 +131,25 @@ def test_check_is_idempotent(clock: Clock, open_ticket: Any, users: dict[str, An
     again = services.tickets_check_sla(now=later)
     assert (first.breached, first.to_manager) == (1, 1)
     assert (again.at_risk, again.breached, again.to_manager) == (0, 0, 0)
-    assert ticket.events.filter(kind=EventKind.ESCALATION).count() == 2
+    # long past both thresholds: one step straight to the manager, telling the supervisor too
+    event = ticket.events.get(kind=EventKind.ESCALATION)
+    assert event.data["level"] == 2
+    assert set(event.data["to"]) == {users["supervisor"].pk, users["manager"].pk}
     assert Notification.objects.filter(recipient=users["supervisor"]).count() == 1
+
+
+def test_a_backlog_is_one_message_per_person(clock: Clock, open_ticket: Any, users: dict[str, Any]) -> None:
+    clock.set(at(2026, 11, 23, 9, 0))
+    for _ in range(services.NOTIFY_ONE_BY_ONE + 1):
+        open_ticket(kind="inquiry", assignee=users["agent"])
+    result = services.tickets_check_sla(now=at(2026, 11, 23, 11, 30))
+    assert result.breached == services.NOTIFY_ONE_BY_ONE + 1
+    for person in ("supervisor", "agent"):
+        (message,) = Notification.objects.filter(recipient=users[person])
+        assert (
+            message.url == "/tickets/?queue=breached"
+            and str(services.NOTIFY_ONE_BY_ONE + 1) in message.message
+        )
 
 
 def test_closed_and_waiting_tickets_are_not_escalated(
@@ -209,7 +226,7 @@ def test_remaining_time_is_working_time(clock: Clock, open_ticket: Any) -> None:
 def test_check_queries_do_not_grow_with_the_number_of_tickets(
     clock: Clock, open_ticket: Any, users: dict[str, Any]
 ) -> None:
-    """Supervisors are looked up once per department and a batch's notifications go in one insert."""
+    """Supervisors are looked up once per department; events and notifications go in one insert each."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -225,7 +242,6 @@ def test_check_queries_do_not_grow_with_the_number_of_tickets(
         second = services.tickets_check_sla(now=at(2026, 11, 27, 9, 0))
     assert (second.breached, second.to_manager) == (4, 4)
     assert len(four.captured_queries) == len(one.captured_queries)
-    # each of the four: the supervisor and the agent at the breach, the manager and the agent after
-    assert Notification.objects.filter(recipient=users["supervisor"]).count() == 4
-    assert Notification.objects.filter(recipient=users["manager"]).count() == 4
-    assert Notification.objects.filter(recipient=users["agent"]).count() == 8
+    # each of the four goes straight to the manager, telling the supervisor and the agent once
+    for person in ("supervisor", "manager", "agent"):
+        assert Notification.objects.filter(recipient=users[person]).count() == 4
