@@ -129,6 +129,14 @@ def list_params(request: HttpRequest) -> dict[str, Any]:
     return params
 
 
+def _form_error(form: Any, exc: DomainError) -> None:
+    """A field error lands on its field; a refusal (no right, a conflict) is said on top of the form."""
+    if isinstance(exc, ValidationFailed):
+        form_error_from_domain(form, exc)
+    else:
+        form.add_error(None, exc.message)
+
+
 def _visible_ticket(request: HttpRequest, pk: int) -> Ticket:
     ticket = selectors.ticket_get(request.user, pk)
     if ticket is None:
@@ -395,7 +403,9 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
             {"number": value, "label": label, "record": steps.get(value)}
             for value, label in ComplaintStep.choices
         ],
-        "step_form_open": ticket.is_complaint and ticket.complaint_step in STEP_FORM_STEPS,
+        "step_form_open": ticket.is_complaint
+        and ticket.complaint_step in STEP_FORM_STEPS
+        and ticket.state != TicketState.ARCHIVED,
         "approval_request": approval_request,
         "case": case,
         "canned_groups": _canned_groups() if user.has_perm("tickets.view_cannedreply") else [],
@@ -422,7 +432,7 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
                 "product_intact": {True: "1", False: "0"}.get(case.product_intact, ""),
             }
         )
-    if ticket.customer_id and ticket.contact_phone:
+    if ticket.contact_phone:
         log_sensitive_access(
             actor=user,
             objects=[ticket],
@@ -731,7 +741,7 @@ def intake_customer(request: HttpRequest) -> HttpResponse:
         try:
             customer = customer_services.customer_create(actor=request.user, data=form.cleaned_data)
         except DomainError as exc:
-            form_error_from_domain(form, exc)
+            _form_error(form, exc)
         else:
             note_operation_target(request, customer.archive_number)
             context["matches"] = [customer]
@@ -760,7 +770,7 @@ def _intake_page(request: HttpRequest, *, phone_intake: bool) -> HttpResponse:
             try:
                 ticket = services.ticket_create(actor=request.user, data=data)
             except DomainError as exc:
-                form_error_from_domain(form, exc)
+                _form_error(form, exc)
             else:
                 note_operation_target(request, ticket.number)
                 if ticket.answered_on_first_contact:
@@ -809,6 +819,24 @@ def ticket_create_page(request: HttpRequest) -> HttpResponse:
 # --- settings ------------------------------------------------------------------------------------
 
 
+def _sla_errors(form: Any, exc: DomainError) -> None:
+    """Policy fields get their errors; a target row's error names the row ("row 2: …")."""
+    detail = exc.detail if isinstance(exc, ValidationFailed) and isinstance(exc.detail, dict) else {}
+    if not detail:
+        form.add_error(None, exc.message)
+    for key, problems in detail.items():
+        parts = key.split(".")
+        for problem in problems:
+            if key in form.fields:
+                form.add_error(key, str(problem))
+            elif parts[0] == "targets" and len(parts) >= 2 and parts[1].isdigit():
+                form.add_error(
+                    None, _("Row %(row)d: %(problem)s") % {"row": int(parts[1]) + 1, "problem": problem}
+                )
+            else:
+                form.add_error(None, str(problem))
+
+
 @login_required
 @permission_required("tickets.view_slapolicy", raise_exception=True)
 def sla_policy_page(request: HttpRequest) -> HttpResponse:
@@ -822,13 +850,7 @@ def sla_policy_page(request: HttpRequest) -> HttpResponse:
             try:
                 policy = services.sla_policy_create(actor=request.user, targets=rows, **form.cleaned_data)
             except DomainError as exc:
-                form_error_from_domain(form, exc)
-                for key, problems in (exc.detail or {}).items() if isinstance(exc.detail, dict) else []:
-                    parts = key.split(".")
-                    if parts[0] == "targets" and len(parts) >= 2 and parts[1].isdigit():
-                        index = int(parts[1])
-                        if index < len(rows):
-                            form.add_error(None, f"#{index + 1}: {problems[0]}")
+                _sla_errors(form, exc)
             else:
                 messages.success(
                     request,
@@ -898,7 +920,7 @@ def _settings_form(
         try:
             save(form.cleaned_data)
         except DomainError as exc:
-            form_error_from_domain(form, exc)
+            _form_error(form, exc)
         else:
             messages.success(request, done)
             return redirect(back)
@@ -1011,7 +1033,7 @@ def categories_page(request: HttpRequest) -> HttpResponse:
         try:
             services.complaint_category_save(actor=request.user, data=form.cleaned_data)
         except DomainError as exc:
-            form_error_from_domain(form, exc)
+            _form_error(form, exc)
         else:
             messages.success(request, _("The category was added."))
             return redirect("tickets:categories")

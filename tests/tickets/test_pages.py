@@ -944,3 +944,39 @@ def test_one_cannot_mark_anothers_notifications(
     client_as(users["supervisor"]).post(reverse("notifications_read"), {"ids": [note.pk]})
     note.refresh_from_db()
     assert note.read_at is None
+
+
+def test_a_bad_sla_row_is_named_and_nothing_saved(users: Any, client_as: Any) -> None:
+    before = SlaPolicy.objects.count()
+    response = client_as(users["manager"]).post(
+        reverse("tickets:sla"),
+        _sla_post(**{"targets-1-first_response_minutes": 600, "targets-1-resolution_minutes": 60}),
+    )
+    assert response.status_code == 200 and SlaPolicy.objects.count() == before
+    errors = response.context["form"].non_field_errors()
+    assert len(errors) == 1 and "2" in errors[0]
+
+
+def test_an_archived_complaint_shows_no_step_form(users: Any, client_as: Any, open_ticket: Any) -> None:
+    ticket = open_ticket(kind="complaint")
+    manager, supervisor = users["manager"], users["supervisor"]
+    for step in (2, 3):
+        services.complaint_step_complete(actor=manager, ticket=ticket, step=step, note="记录")
+    services.complaint_request_approval(actor=manager, ticket=ticket, proposal="方案")
+    services.complaint_decide(actor=supervisor, ticket=ticket, approve=True)
+    for step in (5, 6):
+        services.complaint_step_complete(actor=manager, ticket=ticket, step=step, note="记录")
+    services.complaint_step_complete(
+        actor=manager, ticket=ticket, step=7, note="归类", category=ComplaintCategory.objects.first()
+    )
+    services.ticket_transition(actor=manager, ticket=ticket, action="close")
+    client = client_as(manager)
+    assert (
+        'data-testid="step-form"' in client.get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
+    )
+    for step in (8, 9):
+        client.post(reverse("tickets:step", args=[ticket.pk]), {"step": step, "note": f"第{step}步"})
+    ticket.refresh_from_db()
+    assert ticket.state == TicketState.ARCHIVED
+    html = client.get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
+    assert 'data-testid="step-form"' not in html and html.count('data-done="1"') == 9
