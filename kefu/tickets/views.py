@@ -113,8 +113,10 @@ def _date(value: str | None) -> dt.date | None:
 def list_params(request: HttpRequest) -> dict[str, Any]:
     """The list's filters from the query string; unknown values are dropped, never a 500."""
     get = request.GET
-    queue = get.get("queue", "mine")
-    params: dict[str, Any] = {"queue": queue if queue in selectors.QUEUES else "mine"}
+    # Those who handle tickets start on their own worklist; readers (leaders) on everything.
+    default = "mine" if request.user.has_perm("tickets.change_ticket") else "all"
+    queue = get.get("queue", default)
+    params: dict[str, Any] = {"queue": queue if queue in selectors.QUEUES else default}
     for name, choices in FILTER_CHOICES.items():
         value = get.get(name, "")
         params[name] = value if value in choices.values else ""
@@ -168,7 +170,6 @@ def ticket_list_page(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "params": params,
         "queues": _queue_labels(),
-        "counts": selectors.queue_counts(request.user),
         "sorts": _sort_labels(),
         "kinds": TicketKind.choices,
         "channels": Channel.choices,
@@ -183,6 +184,8 @@ def ticket_list_page(request: HttpRequest) -> HttpResponse:
     }
     if request.htmx and not request.htmx.boosted:
         return render(request, "tickets/partials/ticket_table.html", context)
+    # The tabs are outside the table the filters refresh, so only a full page counts them.
+    context["counts"] = selectors.queue_counts(request.user)
     return render(request, "tickets/ticket_list.html", context)
 
 
