@@ -96,7 +96,12 @@ def _event(
 
 
 def _lock(ticket: Ticket, *, version: int | None = None) -> Ticket:
-    locked = Ticket.objects.select_for_update().select_related("customer", "sla_policy").get(pk=ticket.pk)
+    # Lock the ticket row only: PostgreSQL refuses FOR UPDATE on the nullable side of the joins.
+    locked = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("customer", "sla_policy")
+        .get(pk=ticket.pk)
+    )
     if version is not None and locked.version != version:
         raise Conflict()
     return locked
@@ -1033,7 +1038,7 @@ def tickets_check_sla(*, now: dt.datetime | None = None, batch_size: int = 500) 
 @transaction.atomic
 def _escalate(ids: list[int], *, level: int, now: dt.datetime) -> int:
     tickets = list(
-        Ticket.objects.select_for_update()
+        Ticket.objects.select_for_update(of=("self",))
         .filter(pk__in=ids, state=TicketState.OPEN, escalation_level__lt=level)
         .select_related("assignee", "department")
     )
