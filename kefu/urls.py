@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from django.views.i18n import set_language
 
 from kefu.api import api, not_found
+from kefu.core import notification_views
 from kefu.core import views as core_views
 
 urlpatterns = [
@@ -16,6 +17,9 @@ urlpatterns = [
     path("staff/", include("kefu.accounts.urls")),
     path("customers/", include("kefu.customers.urls")),
     path("service/", include("kefu.tickets.public_urls")),
+    path("tickets/", include("kefu.tickets.urls")),
+    path("notifications/", notification_views.notifications_page, name="notifications"),
+    path("notifications/read/", notification_views.notifications_read, name="notifications_read"),
 ]
 
 handler403 = "kefu.core.views.permission_denied"

@@ -29,7 +29,22 @@ SECTIONS: list[NavSection] = [
         _("Workbench"),
         [
             NavItem(_("Home"), "home", "speedometer2"),
+            NavItem(_("Notifications"), "notifications", "bell"),
             NavItem(_("Caller lookup"), "customers:lookup", "telephone-inbound", "customers.view_customer"),
+        ],
+    ),
+    NavSection(
+        _("Tickets"),
+        [
+            NavItem(_("Ticket queues"), "tickets:list", "inboxes", "tickets.view_ticket", "/tickets/"),
+            NavItem(_("Phone intake"), "tickets:intake", "telephone-plus", "tickets.add_ticket"),
+            NavItem(_("New ticket"), "tickets:create", "plus-square", "tickets.add_ticket"),
+            NavItem(_("Time limits (SLA)"), "tickets:sla", "stopwatch", "tickets.view_slapolicy"),
+            NavItem(_("Canned replies"), "tickets:canned", "chat-quote", "tickets.change_cannedreply"),
+            NavItem(_("Ticket groups"), "tickets:groups", "people-fill", "tickets.change_ticketgroup"),
+            NavItem(
+                _("Complaint categories"), "tickets:categories", "tags", "tickets.change_complaintcategory"
+            ),
         ],
     ),
     NavSection(

@@ -181,3 +181,22 @@ def complaint_categories() -> QuerySet[ComplaintCategory]:
 def ticket_groups(*, active_only: bool = True) -> QuerySet[TicketGroup]:
     qs = TicketGroup.objects.select_related("department").prefetch_related("members")
     return qs.filter(active=True) if active_only else qs
+
+
+def ticket_history(ticket: Ticket) -> list[Any]:
+    """Field changes of the ticket and its after-sales details, newest first (from the audit log)."""
+    from auditlog.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    from kefu.tickets.models import AfterSalesCase
+
+    types = ContentType.objects.get_for_models(Ticket, AfterSalesCase)
+    condition = Q(content_type=types[Ticket], object_id=ticket.pk)
+    case_id = AfterSalesCase.objects.filter(ticket=ticket).values_list("pk", flat=True).first()
+    if case_id is not None:
+        condition |= Q(content_type=types[AfterSalesCase], object_id=case_id)
+    return list(
+        LogEntry.objects.filter(condition)
+        .select_related("actor", "content_type")
+        .order_by("-timestamp")[:200]
+    )

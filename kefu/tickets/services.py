@@ -1304,3 +1304,27 @@ def complaint_category_or_404(pk: int) -> ComplaintCategory:
 
 def active_query() -> Q:
     return Q(state__in=[TicketState.OPEN, TicketState.PENDING])
+
+
+@transaction.atomic
+def complaint_category_save(
+    *, actor: User, data: Mapping[str, Any], category: ComplaintCategory | None = None
+) -> ComplaintCategory:
+    """Add or rename a complaint category; one no longer used is made inactive, not deleted."""
+    require_perm(actor, "tickets.change_complaintcategory" if category else "tickets.add_complaintcategory")
+    errors: dict[str, list[str]] = {}
+    target = category or ComplaintCategory()
+    target.name = _text(data.get("name", target.name), 100)
+    if not target.name:
+        errors["name"] = [_("This field is required.")]
+    elif ComplaintCategory.objects.filter(name=target.name).exclude(pk=target.pk).exists():
+        errors["name"] = [_("A category with this name exists already.")]
+    try:
+        target.sort_order = max(0, int(data.get("sort_order", target.sort_order) or 0))
+    except (TypeError, ValueError):
+        errors["sort_order"] = [_("Enter a whole number.")]
+    target.active = bool(data.get("active", target.active if category else True))
+    _require(errors)
+    with acting(actor):
+        target.save()
+    return target

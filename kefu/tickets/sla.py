@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from kefu.core import calendar
+from kefu.core.models import WorkingHours
 from kefu.tickets.models import SlaPolicy, SlaTarget, Ticket
 
 # When no target row matches at all (a manager deleted them all): a working day to answer, five
@@ -98,11 +99,16 @@ def resume(ticket: Ticket, *, now: dt.datetime | None = None) -> None:
     schedule(ticket)
 
 
-def remaining(ticket: Ticket, *, now: dt.datetime | None = None) -> dt.timedelta | None:
-    """Working time left before the next deadline (negative once breached); None when not running."""
+def remaining(
+    ticket: Ticket, *, now: dt.datetime | None = None, hours: WorkingHours | None = None
+) -> dt.timedelta | None:
+    """Working time left before the next deadline (negative once breached); None when not running.
+
+    A list passes the working hours it read once, so its rows cost no query each.
+    """
     if not ticket.is_active or ticket.sla_breach_at is None:
         return None
     now = ticket.paused_at or now or timezone.now()
     if now <= ticket.sla_breach_at:
-        return calendar.working_time_between(now, ticket.sla_breach_at)
-    return -calendar.working_time_between(ticket.sla_breach_at, now)
+        return calendar.working_time_between(now, ticket.sla_breach_at, hours=hours)
+    return -calendar.working_time_between(ticket.sla_breach_at, now, hours=hours)
