@@ -191,6 +191,12 @@ def load_ticket_demo(
             ),
         )
         target = index % 10
+        if target >= 1:
+            services.ticket_reply(
+                actor=specialist,
+                ticket=ticket,
+                body="非常抱歉给您带来不便,您反映的问题我们已登记并正在核实,今天内给您回复。",
+            )
         notes = {
             2: "调取派工与通话记录核实情况属实",
             3: "原因:排班过满且未提前通知客户",

@@ -239,7 +239,11 @@ class BulkForm(forms.Form):
 
 class SlaPolicyForm(forms.Form):
     effective_from = forms.DateField(label=_("Effective from"), widget=DATE)
-    at_risk_percent = forms.IntegerField(label=_("At risk after (% of the limit used)"), initial=80)
+    at_risk_percent = forms.IntegerField(
+        # xgettext:no-python-format
+        label=_("At risk after (% of the limit used)"),
+        initial=80,
+    )
     manager_after_minutes = forms.IntegerField(
         label=_("Escalate to the manager after a breach of (working minutes)"), initial=120
     )
