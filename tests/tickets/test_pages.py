@@ -375,14 +375,14 @@ def test_queue_tabs_show_their_counts_and_the_empty_state(
     response = client.get(reverse("tickets:list"))
     html = response.content.decode()
     assert 'data-testid="empty-state"' in html
-    open_ticket(assignee=users["agent"], subject="我的工单")
-    open_ticket(subject="没人管的工单")
+    open_ticket(assignee=users["agent"], subject="保养咨询甲一")
+    open_ticket(subject="报修乙二")
     html = client.get(reverse("tickets:list")).content.decode()
     assert re.search(r'data-testid="count-mine">1<', html)
     assert re.search(r'data-testid="count-unassigned">1<', html)
-    assert "我的工单" in html and "没人管的工单" not in html  # the default tab is "mine"
+    assert "保养咨询甲一" in html and "报修乙二" not in html  # the default tab is "mine"
     html = client.get(reverse("tickets:list") + "?queue=unassigned").content.decode()
-    assert "没人管的工单" in html and "我的工单" not in html
+    assert "报修乙二" in html and "保养咨询甲一" not in html
 
 
 def test_filters_and_search_narrow_the_list(users: Any, client_as: Any, open_ticket: Any) -> None:
