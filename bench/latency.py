@@ -30,6 +30,7 @@ from _setup import database_label, database_size, django_setup
 
 django_setup()
 
+from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Max  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -199,19 +200,6 @@ def measure(user: User, *, n: int, warmup: int, seed: int, close_connections: bo
     return results
 
 
-def cap_paginator_count(cap: int) -> None:
-    """What a paginator showing "1,000+ in all" would cost: COUNT(*) of the first cap+1 rows, in list order."""
-    from django.core.paginator import Paginator
-    from django.utils.functional import cached_property
-
-    def count(self: Paginator) -> int:
-        return self.object_list[: cap + 1].count()
-
-    capped = cached_property(count)
-    capped.__set_name__(Paginator, "count")
-    Paginator.count = capped  # type: ignore[assignment,method-assign]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=300, help="measured requests per operation and user")
@@ -224,24 +212,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--users", default=f"{MANAGER},{AGENT}")
     parser.add_argument(
-        "--count-cap",
-        type=int,
-        default=0,
-        metavar="N",
-        help="EXPERIMENT, not the product: pages count at most N+1 matching rows "
-        "(the capped count proposed for kefu/core/pages.py)",
-    )
-    parser.add_argument(
         "--slowest", action="store_true", help="also print the five slowest requests of each operation"
     )
     args = parser.parse_args(argv)
 
-    if args.count_cap:
-        cap_paginator_count(args.count_cap)
-        print(
-            f"EXPERIMENT: paginator counts capped at {args.count_cap + 1} rows (not the product as shipped)"
-        )
     print(f"database: {database_label()}")
+    print(f"list count cap: {settings.LIST_COUNT_CAP} (KEFU_LIST_COUNT_CAP)")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
     counts = {
         "customers": Customer.objects.count(),
