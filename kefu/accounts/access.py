@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from kefu.accounts.models import Role, User
 
 # The attribute the signed-in user carries: the generation read with it, or None.
+KEY_PREFIX = "kefu:access"
 GENERATION_ATTRIBUTE = "access_generation"
 # Short enough that a database restored from a backup (its generation going back) cannot meet
 # rights cached before the restore for long; a miss costs only the few queries it saves.
@@ -54,7 +55,7 @@ def _cache_key(user: User, generation: int) -> str:
     # The user's own row holds part of what the rights depend on; a change there makes a new key.
     # The database name keeps two installations (or test databases) sharing one Redis apart.
     return (
-        f"kefu:access:{connection.settings_dict['NAME']}:{user.pk}:{generation}:"
+        f"{KEY_PREFIX}:{connection.settings_dict['NAME']}:{user.pk}:{generation}:"
         f"{int(user.is_active)}:{int(user.is_superuser)}:{user.department_id or 0}"
     )
 

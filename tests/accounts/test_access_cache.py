@@ -41,8 +41,8 @@ def test_phone_lookup_reads_no_rights_tables_once_the_rights_are_known(
     assert [row["name"] for row in response.json()] == ["来电客户"]
     tables = " ".join(query["sql"] for query in queries.captured_queries)
     assert not [table for table in RIGHTS_TABLES if f'FROM "{table}"' in tables], tables
-    # The session, the user (with the access generation) and the lookup itself.
-    assert len(queries) == 3
+    # The session (unless it comes from Redis), the user with the access generation, the lookup.
+    assert len(queries) <= 3
 
 
 def test_phone_lookup_with_an_api_token_also_uses_the_kept_rights(
