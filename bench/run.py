@@ -1,7 +1,7 @@
 """The whole benchmark in one command, on SQLite, PostgreSQL or both.
 
     python bench/run.py [--db sqlite|postgres|both] [--customers 1000000] [-n 300]
-                        [--skip-generate] [--count-cap 1000]
+                        [--skip-generate]
 
 For each database: migrate, fill it with bench/generate.py --force (unless --skip-generate), then
 run bench/latency.py; everything printed is also written to bench/results/<db>-<time>.txt.
@@ -77,7 +77,6 @@ def main() -> int:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("-n", type=int, default=300)
     parser.add_argument("--skip-generate", action="store_true")
-    parser.add_argument("--count-cap", type=int, default=0, help="also run latency.py --count-cap N")
     args = parser.parse_args()
 
     python = sys.executable
@@ -98,20 +97,6 @@ def main() -> int:
         if not args.skip_generate:
             run([python, "bench/generate.py", "--customers", str(args.customers), "--force"], env, log)
         run([python, "bench/latency.py", "-n", str(args.n), "--slowest"], env, log)
-        if args.count_cap:
-            run(
-                [
-                    python,
-                    "bench/latency.py",
-                    "-n",
-                    str(args.n),
-                    "--slowest",
-                    "--count-cap",
-                    str(args.count_cap),
-                ],
-                env,
-                log,
-            )
         print(f"written to {log.relative_to(ROOT)}")
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -35,6 +36,15 @@ def calendar_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(calendar, "REFRESH_SECONDS", 10**9)
     yield
     calendar.reset_cache()
+
+
+@pytest.fixture(autouse=True)
+def separate_kept_rights(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rights kept in the cache are keyed by user id and access generation, and a test's rolled-back
+    transaction hands both out again to the next test: each test gets its own keys."""
+    from kefu.accounts import access
+
+    monkeypatch.setattr(access, "KEY_PREFIX", f"kefu:access:test-{uuid.uuid4().hex}")
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,10 @@ class AccountsConfig(AppConfig):
 
         post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="kefu.accounts.sync_roles")
 
+        from kefu.accounts.access import connect_receivers
+
+        connect_receivers()
+
         from auditlog.registry import auditlog
 
         from kefu.accounts import models

@@ -133,35 +133,50 @@ class User(AbstractUser):
         return self.full_name or self.username
 
     def role_list(self) -> list[Role]:
-        cached = getattr(self, "_kefu_roles", None)
-        if cached is None:
-            cached = list(Role.objects.filter(group__user=self).prefetch_related("scope_departments"))
-            self._kefu_roles = cached
-        return cached
+        from kefu.accounts.access import access_of
+
+        return list(access_of(self).roles)
 
     def has_role(self, *codes: str) -> bool:
         return any(role.code in codes for role in self.role_list())
 
     def data_scope(self) -> Scope:
-        """The union of what the user's roles may see; computed once per request object."""
-        cached = getattr(self, "_kefu_scope", None)
-        if cached is not None:
-            return cached
+        """The union of what the user's roles may see (kept with the user's other rights, see access.py)."""
+        from kefu.accounts.access import access_of
+
+        return access_of(self).scope
+
+    def compute_roles(self) -> list[Role]:
+        return list(Role.objects.filter(group__user=self).order_by("sort_order", "id"))
+
+    def compute_scope(self, roles: list[Role]) -> Scope:
+        """Worked out from the database: use data_scope(), which keeps the answer."""
         everything = self.is_superuser
         departments: set[int] = set()
-        for role in self.role_list():
+        for role in roles:
             if role.data_scope == DataScope.ALL:
                 everything = True
             elif role.data_scope == DataScope.DEPARTMENTS:
+                # Only this scope needs the chosen departments: read them for these roles alone.
                 for dept in role.scope_departments.all():
                     departments |= dept.subtree_ids()
             elif role.data_scope == DataScope.OWN_DEPARTMENT and self.department_id:
                 departments.add(self.department_id)
             elif role.data_scope == DataScope.OWN_DEPARTMENT_AND_BELOW and self.department:
                 departments |= self.department.subtree_ids()
-        scope = Scope(user_id=self.pk, everything=everything, department_ids=frozenset(departments))
-        self._kefu_scope = scope
-        return scope
+        return Scope(user_id=self.pk, everything=everything, department_ids=frozenset(departments))
+
+
+class AccessGeneration(models.Model):
+    """One row: raised by every change to anyone's rights, so cached rights are never used stale."""
+
+    value = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return str(self.value)
 
 
 def hash_token(key: str) -> str:

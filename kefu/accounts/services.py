@@ -19,6 +19,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kefu.accounts.access import forget_access, generation_subquery
 from kefu.accounts.models import ApiToken, DataScope, Department, Role, StaffGrade, User, hash_token
 from kefu.core.errors import NotFound, PermissionDenied, ValidationFailed
 from kefu.core.history import acting
@@ -142,8 +143,7 @@ def _to_money(value: Any, field: str, errors: Errors) -> Decimal | None:
 
 def _forget_cached_rights(user: User) -> None:
     """Roles, scope and Django's permission caches live on the instance; drop them after a change."""
-    for attribute in ("_kefu_roles", "_kefu_scope", "_perm_cache", "_user_perm_cache", "_group_perm_cache"):
-        user.__dict__.pop(attribute, None)
+    forget_access(user)
 
 
 def _require_can_manage(actor: User, target: User) -> None:
@@ -646,12 +646,19 @@ def staff_grade_delete(*, actor: User, grade: StaffGrade) -> None:
 def api_token_authenticate(*, key: str) -> User | None:
     if not key or not key.startswith("kefu_") or len(key) > 100:
         return None
-    token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(key)).first()
+    token = (
+        ApiToken.objects.select_related("user")
+        .annotate(access_generation=generation_subquery())
+        .filter(key_hash=hash_token(key))
+        .first()
+    )
     if token is None or not token.is_usable or not token.user.is_active:
         return None
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    # Read in the same query, so the user's rights can come from the cache (see access.py).
+    token.user.access_generation = token.access_generation
     return token.user
 
 

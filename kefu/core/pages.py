@@ -9,6 +9,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
+from django.db import connections
 from django.http import HttpRequest
 
 from kefu.core.errors import DomainError
@@ -33,7 +34,15 @@ class CappedPaginator(Paginator):
     def count(self) -> int:
         if not hasattr(self.object_list, "query"):
             return len(self.object_list)
-        found = self.object_list[: self.cap + 1].count()
+        rows = self.object_list.select_related(None)  # display joins do not change a count
+        if connections[rows.db].vendor != "sqlite":
+            # How many of the first cap + 1 rows match is the same in any order. Kept in list
+            # order, PostgreSQL walks the whole table in that order to find sparse matches (an
+            # agent's search for 上海: 0.7-1.3 s; 75 ms unordered). SQLite is the other way round:
+            # in list order it reads the search's ids in order and stops at the cap, unordered it
+            # starts from the data scope's indexes and tests every row of the department.
+            rows = rows.order_by()
+        found = rows[: self.cap + 1].count()
         self.capped = found > self.cap
         return min(found, self.cap)
 

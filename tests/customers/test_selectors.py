@@ -193,3 +193,62 @@ def test_renaming_a_customer_updates_the_fragment_index(users, archive):
     assert search(users["manager"], "商贸") == set()
     assert search(users["manager"], "物流") == {"李四物流"}
     assert search(users["manager"], "四流") == {"李四物流"}
+
+
+@pytest.fixture(params=["narrow", "broad"])
+def breadth(request, monkeypatch):
+    """Run a search test both ways: as a rare term, and as one frequent enough to take the paths
+    meant for a million customers (a limit of one makes every term 'frequent')."""
+    if request.param == "broad":
+        monkeypatch.setattr(selectors, "FREQUENT_GRAM", 1)
+    return request.param
+
+
+@pytest.fixture
+def two_departments(users, departments):
+    """Customers of the agent's department, of another department, and one of the agent's own
+    customers filed under another department."""
+    agent, manager = users["agent"], users["manager"]
+    elsewhere = departments["complaints"]
+    make_customer(actor=agent, name="长城润滑油商贸")
+    make_customer(
+        actor=manager, name="长城纸业商贸", owner=users["complaint_specialist"], department=elsewhere
+    )
+    mine_elsewhere = make_customer(actor=manager, name="长城机械商贸", owner=agent, department=elsewhere)
+    assert mine_elsewhere.department_id != agent.department_id
+    return agent
+
+
+@pytest.mark.parametrize("query", ["cc", "changcheng", "长城", "城机械", "商贸"])
+def test_agent_search_finds_own_department_and_own_customers_only(two_departments, breadth, query):
+    expected = {"长城润滑油商贸", "长城机械商贸"}
+    if query == "城机械":
+        expected = {"长城机械商贸"}
+    assert search(two_departments, query) == expected
+
+
+@pytest.mark.parametrize("query", ["cc", "长城", "城纸业"])
+def test_manager_search_finds_every_department(users, two_departments, breadth, query):
+    found = search(users["manager"], query)
+    assert "长城纸业商贸" in found
+    if query != "城纸业":
+        assert found == {"长城润滑油商贸", "长城纸业商贸", "长城机械商贸"}
+
+
+def test_frequent_fragments_and_initials_still_find_contacts_and_names(users, archive, breadth):
+    manager = users["manager"]
+    assert search(manager, "三丰科") == {"北京张三丰科技有限公司"}
+    assert search(manager, "zs") >= {"张三"}
+    assert search(manager, "赵敏") == {"王五实业"}
+    if breadth == "narrow":
+        # Contacts' initials are searched unless the initials are broad (see search_q).
+        assert "王五实业" in search(manager, "zm")
+
+
+def test_the_list_count_is_the_same_however_the_database_orders_it(users, client_as, settings):
+    settings.LIST_COUNT_CAP = 3
+    for i in range(5):
+        make_customer(actor=users["manager"], name=f"计数客户{i}")
+    response = client_as(users["manager"]).get("/customers/", {"q": "计数"})
+    page = response.context["page_obj"]
+    assert page.paginator.count == 3 and page.paginator.capped
