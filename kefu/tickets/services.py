@@ -1050,15 +1050,14 @@ NOTIFY_ONE_BY_ONE = 5
 class _Inbox:
     """Notifications of one SLA run, grouped per person so a backlog is one message, not thousands."""
 
-    items: dict[int, tuple[User, list[tuple[str, str]]]] = field(default_factory=dict)
+    # per person: the person and their (message, url) pairs, in order and without repeats
+    items: dict[int, tuple[User, dict[tuple[str, str], None]]] = field(default_factory=dict)
 
     def add(self, recipients: Iterable[User | None], message: str, url: str) -> None:
         for user in recipients:
             if user is None or not user.is_active:
                 continue
-            entry = self.items.setdefault(user.pk, (user, []))
-            if (message, url) not in entry[1]:
-                entry[1].append((message, url))
+            self.items.setdefault(user.pk, (user, {}))[1][(message, url)] = None
 
     def deliver(self) -> int:
         messages: list[tuple[list[User], str, str]] = []
