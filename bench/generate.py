@@ -35,22 +35,22 @@ from _setup import database_label, database_size, django_setup
 
 django_setup()
 
-from django.apps import apps  # noqa: E402
-from django.contrib.auth.hashers import make_password  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
+from django.apps import apps
+from django.contrib.auth.hashers import make_password
+from django.db import connection, transaction
 
-from kefu.accounts.models import Department, Role, User  # noqa: E402
-from kefu.accounts.roles import sync_roles  # noqa: E402
-from kefu.core.models import Sequence as CounterRow  # noqa: E402
-from kefu.core.phones import normalize_phone  # noqa: E402
-from kefu.core.pinyin import bigrams, pinyin_full, pinyin_initials  # noqa: E402
-from kefu.core.validators import (  # noqa: E402
+from kefu.accounts.models import Department, Role, User
+from kefu.accounts.roles import sync_roles
+from kefu.core.models import Sequence as CounterRow
+from kefu.core.phones import normalize_phone
+from kefu.core.pinyin import bigrams, pinyin_full, pinyin_initials
+from kefu.core.validators import (
     credit_code_check_char,
     id_number_check_char,
     is_valid_credit_code,
     is_valid_id_number,
 )
-from kefu.customers.models import (  # noqa: E402
+from kefu.customers.models import (
     Contact,
     Customer,
     CustomerNameGram,

@@ -43,18 +43,18 @@ from _setup import database_label, database_size, django_setup
 
 django_setup()
 
-import generate as customer_bench  # noqa: E402
-from django.contrib.auth.hashers import make_password  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
-from django.utils import timezone  # noqa: E402
+import generate as customer_bench
+from django.contrib.auth.hashers import make_password
+from django.db import connection, transaction
+from django.utils import timezone
 
-from kefu.accounts.models import Department, Role, User  # noqa: E402
-from kefu.core import calendar  # noqa: E402
-from kefu.core.models import Notification, WorkingHours  # noqa: E402
-from kefu.core.models import Sequence as CounterRow  # noqa: E402
-from kefu.customers.models import Contact, Customer  # noqa: E402
-from kefu.tickets import sla  # noqa: E402
-from kefu.tickets.models import (  # noqa: E402
+from kefu.accounts.models import Department, Role, User
+from kefu.core import calendar
+from kefu.core.models import Notification, WorkingHours
+from kefu.core.models import Sequence as CounterRow
+from kefu.customers.models import Contact, Customer
+from kefu.tickets import sla
+from kefu.tickets.models import (
     AfterSalesCase,
     ComplaintCategory,
     ComplaintStepRecord,

@@ -30,13 +30,13 @@ from _setup import database_label, database_size, django_setup
 
 django_setup()
 
-from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.db.models import Max  # noqa: E402
-from django.test import Client  # noqa: E402
+from django.conf import settings
+from django.db import connection
+from django.db.models import Max
+from django.test import Client
 
-from kefu.accounts.models import User  # noqa: E402
-from kefu.customers.models import Contact, Customer, CustomerNameGram, CustomerPhone  # noqa: E402
+from kefu.accounts.models import User
+from kefu.customers.models import Contact, Customer, CustomerNameGram, CustomerPhone
 
 MANAGER = "bench_manager"
 AGENT = "bench_agent01"

@@ -32,15 +32,15 @@ from _setup import database_label, database_size, django_setup
 
 django_setup()
 
-from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.db.models import Count  # noqa: E402
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count
 
-from kefu.accounts.models import User  # noqa: E402
-from kefu.core.models import Notification  # noqa: E402
-from kefu.core.pages import CappedPaginator  # noqa: E402
-from kefu.tickets import selectors, services  # noqa: E402
-from kefu.tickets.models import SlaStatus, Ticket, TicketEvent, TicketState  # noqa: E402
+from kefu.accounts.models import User
+from kefu.core.models import Notification
+from kefu.core.pages import CappedPaginator
+from kefu.tickets import selectors, services
+from kefu.tickets.models import SlaStatus, Ticket, TicketEvent, TicketState
 
 MANAGER = "bench_manager"
 AGENT = "bench_agent01"
