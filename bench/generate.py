@@ -25,7 +25,7 @@ import random
 import sys
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -933,20 +933,29 @@ def rebuild(dropped: Dropped, timings: dict[str, float]) -> None:
 
 
 class Writer:
-    def __init__(self) -> None:
-        self.vendor = connection.vendor
-        self.seconds: dict[str, float] = dict.fromkeys(TABLE_OF, 0.0)
-        self.rows: dict[str, int] = dict.fromkeys(TABLE_OF, 0)
+    """executemany (SQLite) or COPY (PostgreSQL) of each batch, one table after the other, timed.
 
-    def write(self, batch: Batch) -> None:
+    The tickets generator uses it with its own tables; rows are tuples in the columns' order.
+    """
+
+    def __init__(
+        self, tables: dict[str, Any] | None = None, columns: dict[str, list[str]] | None = None
+    ) -> None:
+        self.tables = tables or TABLE_OF
+        self.columns = columns or COLUMNS_OF
+        self.vendor = connection.vendor
+        self.seconds: dict[str, float] = dict.fromkeys(self.tables, 0.0)
+        self.rows: dict[str, int] = dict.fromkeys(self.tables, 0)
+
+    def write(self, batch: Any) -> None:
         with transaction.atomic(), connection.cursor() as cursor:
-            for key in ("customer", "contact", "phone", "gram", "tier_change"):
+            for key, model in self.tables.items():
                 rows = batch.rows[key]
                 if not rows:
                     continue
                 started = time.perf_counter()
-                table = TABLE_OF[key]._meta.db_table
-                columns = COLUMNS_OF[key]
+                table = model._meta.db_table
+                columns = self.columns[key]
                 names = ", ".join(f'"{c}"' for c in columns)
                 if self.vendor == "postgresql":
                     with cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
@@ -961,21 +970,26 @@ class Writer:
                 self.rows[key] += len(rows)
 
 
-def batches(ctx: Context, batch: int, workers: int) -> Iterator[Batch]:
-    bounds = [(lo, min(lo + batch, ctx.customers + 1)) for lo in range(1, ctx.customers + 1, batch)]
+def pipelined(make: Callable[[tuple[int, int]], Any], total: int, batch: int, workers: int) -> Iterator[Any]:
+    """`make` each id range (1 … total, `batch` at a time) in worker processes while the caller writes."""
+    bounds = [(lo, min(lo + batch, total + 1)) for lo in range(1, total + 1, batch)]
     if workers <= 0:
         for b in bounds:
-            yield make_batch(b)
+            yield make(b)
         return
     # At most a few batches wait in memory when the writer is the slower side.
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         pending: deque[Any] = deque()
         for b in bounds:
-            pending.append(pool.apply_async(make_batch, (b,)))
+            pending.append(pool.apply_async(make, (b,)))
             if len(pending) > workers + 1:
                 yield pending.popleft().get()
         while pending:
             yield pending.popleft().get()
+
+
+def batches(ctx: Context, batch: int, workers: int) -> Iterator[Batch]:
+    return pipelined(make_batch, ctx.customers, batch, workers)
 
 
 def verify_sample(ctx: Context, sample: int = 3000) -> None:

@@ -28,11 +28,9 @@ import bisect
 import datetime as dt
 import json
 import math
-import multiprocessing
 import random
 import sys
 import time
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -582,50 +580,8 @@ def check_columns() -> None:
             )
 
 
-class Writer:
-    """As generate.py's writer: executemany (SQLite) or COPY (PostgreSQL) per table, timed."""
-
-    def __init__(self) -> None:
-        self.vendor = connection.vendor
-        self.seconds = dict.fromkeys(TABLE_OF, 0.0)
-        self.rows = dict.fromkeys(TABLE_OF, 0)
-
-    def write(self, batch: Batch) -> None:
-        with transaction.atomic(), connection.cursor() as cursor:
-            for key, model in TABLE_OF.items():
-                rows = batch.rows[key]
-                if not rows:
-                    continue
-                started = time.perf_counter()
-                table = model._meta.db_table
-                names = ", ".join(f'"{c}"' for c in COLUMNS_OF[key])
-                if self.vendor == "postgresql":
-                    with cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
-                        for row in rows:
-                            copy.write_row(row)
-                else:
-                    marks = ", ".join("?" * len(COLUMNS_OF[key]))
-                    connection.connection.executemany(
-                        f'INSERT INTO "{table}" ({names}) VALUES ({marks})', rows
-                    )
-                self.seconds[key] += time.perf_counter() - started
-                self.rows[key] += len(rows)
-
-
 def batches(ctx: Context, batch: int, workers: int) -> Iterator[Batch]:
-    bounds = [(lo, min(lo + batch, ctx.tickets + 1)) for lo in range(1, ctx.tickets + 1, batch)]
-    if workers <= 0:
-        for b in bounds:
-            yield make_batch(b)
-        return
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        pending: deque[Any] = deque()
-        for b in bounds:
-            pending.append(pool.apply_async(make_batch, (b,)))
-            if len(pending) > workers + 1:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+    return customer_bench.pipelined(make_batch, ctx.tickets, batch, workers)
 
 
 def ensure_ticket_staff() -> tuple[dict[str, tuple[int, int, list[int]]], dict[int, str], int]:
@@ -843,7 +799,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             cursor.execute("SET synchronous_commit = off")
     dropped = customer_bench.drop_secondary(tables)
-    writer = Writer()
+    writer = customer_bench.Writer(TABLE_OF, COLUMNS_OF)
     generate_seconds = 0.0
     load_started = time.perf_counter()
     index_seconds: dict[str, float] = {}

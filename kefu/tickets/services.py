@@ -60,6 +60,14 @@ def _text(value: Any, limit: int) -> str:
     return str(value or "").strip()[:limit]
 
 
+def _required_text(value: Any, *, field_name: str, message: str, limit: int = 20000) -> str:
+    """The stripped text, or a ValidationFailed naming the field when it is empty."""
+    text = _text(value, limit)
+    if not text:
+        raise ValidationFailed(message, detail={field_name: [_("This field is required.")]})
+    return text
+
+
 def _choice(
     value: Any, choices: Any, field_name: str, errors: dict[str, list[str]], default: str = ""
 ) -> str:
@@ -618,11 +626,7 @@ def ticket_callback_done(*, actor: User, ticket: Ticket, note: str) -> Ticket:
     """The promised call back was made (SPEC §4: call the customer as soon as the answer is known)."""
     require_perm(actor, "tickets.change_ticket")
     require_visible(actor, ticket)
-    note = str(note or "").strip()
-    if not note:
-        raise ValidationFailed(
-            _("Note what was said on the call."), detail={"note": [_("This field is required.")]}
-        )
+    note = _required_text(note, field_name="note", message=_("Note what was said on the call."))
     locked = _lock(ticket)
     now = timezone.now()
     locked.callback_done_at = now
@@ -631,7 +635,7 @@ def ticket_callback_done(*, actor: User, ticket: Ticket, note: str) -> Ticket:
         if locked.is_active and locked.paused_at is None:
             sla.schedule(locked)
     _save(locked, actor)
-    _event(locked, EventKind.CALL, actor=actor, body=note[:20000], data={"callback": True})
+    _event(locked, EventKind.CALL, actor=actor, body=note, data={"callback": True})
     return locked
 
 
@@ -665,11 +669,7 @@ def complaint_step_complete(
         raise Conflict(
             _("Step 4 is done by asking a supervisor to approve the solution."), code="needs_approval"
         )
-    note = str(note or "").strip()[:20000]
-    if not note:
-        raise ValidationFailed(
-            _("Describe what was done in this step."), detail={"note": [_("This field is required.")]}
-        )
+    note = _required_text(note, field_name="note", message=_("Describe what was done in this step."))
     data: dict[str, Any] = {}
     if step == ComplaintStep.CLASSIFY:
         if category is None or not category.active:
@@ -721,11 +721,7 @@ def complaint_request_approval(*, actor: User, ticket: Ticket, proposal: str) ->
         raise Conflict(_("Record steps 2 and 3 before proposing a solution."), code="wrong_step")
     if locked.approval_state == ApprovalState.REQUESTED:
         raise Conflict(_("The solution is already waiting for approval."), code="already_requested")
-    proposal = str(proposal or "").strip()[:20000]
-    if not proposal:
-        raise ValidationFailed(
-            _("Describe the proposed solution."), detail={"proposal": [_("This field is required.")]}
-        )
+    proposal = _required_text(proposal, field_name="proposal", message=_("Describe the proposed solution."))
     locked.approval_state = ApprovalState.REQUESTED
     _save(locked, actor)
     _event(
@@ -947,11 +943,7 @@ def after_sales_add_remark(*, actor: User, ticket: Ticket, change: str) -> After
     """Order remarks in the shop's format: 客户要求修改成…, 已修改妥当 — date name (seed 002)."""
     require_perm(actor, "tickets.change_ticket")
     require_visible(actor, ticket)
-    change = str(change or "").strip()
-    if not change:
-        raise ValidationFailed(
-            _("Say what the customer asked to change."), detail={"change": [_("This field is required.")]}
-        )
+    change = _required_text(change, field_name="change", message=_("Say what the customer asked to change."))
     locked = _lock(ticket)
     case = AfterSalesCase.objects.filter(ticket=locked).first()
     if case is None:
