@@ -8,7 +8,6 @@ matching cases move from "denied" to "allowed" without touching this file.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,7 @@ from kefu.accounts.roles import ROLE_CODES, ROLE_DEFINITIONS
 from kefu.customers import urls as customer_urls
 from kefu.customers.api import router
 from kefu.customers.models import BorrowState, Contact, Customer, TierSource
+from tests.api_endpoints import ApiEndpoint
 from tests.customers.conftest import API, World, message_levels, pdf_upload, xlsx_upload
 from tests.factories import make_customer
 
@@ -239,39 +239,12 @@ def test_every_archive_page_is_in_the_permission_table():
 
 
 @dataclass(frozen=True)
-class Endpoint:
-    method: str
-    path: str  # formatted with w=World, e.g. {w.customer.pk}
-    perms: tuple[str, ...]
-    ok: int = 200
-    json: Callable[[World], dict[str, Any]] | None = None
-    form: Callable[[World], dict[str, Any]] | None = None
-    route: str = ""  # the router's path, when `path` fills in more than its parameters
+class Endpoint(ApiEndpoint):
     action: str = ""  # which action of a route that takes one
-
-    def url(self, w: World) -> str:
-        return API + self.path.format(w=w)
-
-    def call(self, client: Client, w: World) -> Any:
-        url = self.url(w)
-        method = getattr(client, self.method.lower())
-        if self.form is not None:
-            return method(url, self.form(w))
-        if self.json is not None:
-            return method(url, json.dumps(self.json(w)), content_type="application/json")
-        return method(url)
 
     @property
     def id(self) -> str:
         return f"{self.operation} {self.action}".strip()
-
-    @property
-    def operation(self) -> str:
-        """The router's "METHOD /path" this entry calls."""
-        path = self.route or self.path
-        for filled, parameter in PATH_PARAMETERS.items():
-            path = path.replace(filled, parameter)
-        return f"{self.method} {path}"
 
 
 PATH_PARAMETERS = {
@@ -280,6 +253,7 @@ PATH_PARAMETERS = {
     "{w.document.pk}": "{document_id}",
     "{w.own_import.pk}": "{import_id}",
 }
+Endpoint.PATH_PARAMETERS = PATH_PARAMETERS
 
 
 C = "/customers/{w.customer.pk}"

@@ -8,7 +8,6 @@ without touching this file.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -25,7 +24,7 @@ from kefu.tickets import services
 from kefu.tickets.api import router
 from kefu.tickets.models import CannedReply, EventKind, Ticket, TicketEvent, TicketGroup
 from kefu.tickets.services import TicketInput, ticket_create
-from tests.customers.conftest import API
+from tests.api_endpoints import ApiEndpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -121,35 +120,12 @@ def world(make_user: Callable[..., User]) -> Callable[[User], World]:
 
 
 @dataclass(frozen=True)
-class Endpoint:
-    method: str
-    path: str  # formatted with w=World
-    perms: tuple[str, ...]
-    ok: int = 200
-    json: Callable[[World], Any] | None = None
-    form: Callable[[World], dict[str, Any]] | None = None
-    route: str = ""  # the router's path, when `path` fills in more than its parameters
+class Endpoint(ApiEndpoint):
     label: str = ""
-
-    def call(self, client: Client, w: World) -> Any:
-        url = API + self.path.format(w=w)
-        method = getattr(client, self.method.lower())
-        if self.form is not None:
-            return method(url, self.form(w))
-        if self.json is not None:
-            return method(url, json.dumps(self.json(w)), content_type="application/json")
-        return method(url)
 
     @property
     def id(self) -> str:
         return f"{self.method} {self.route or self.path} {self.label}".strip()
-
-    @property
-    def operation(self) -> str:
-        path = self.route or self.path
-        for filled, parameter in PATH_PARAMETERS.items():
-            path = path.replace(filled, parameter)
-        return f"{self.method} {path}"
 
 
 PATH_PARAMETERS = {
@@ -162,6 +138,7 @@ PATH_PARAMETERS = {
     "{w.canned.pk}": "{reply_id}",
     "{w.group.pk}": "{group_id}",
 }
+Endpoint.PATH_PARAMETERS = PATH_PARAMETERS
 
 T = "/tickets/{w.ticket.pk}"
 
