@@ -114,7 +114,7 @@ if DATABASE_URL:
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "kefu.core.sqlite",
             "NAME": DATA_DIR / "kefu.sqlite3",
             "OPTIONS": {
                 # WAL lets readers work while one writer writes; IMMEDIATE makes a write

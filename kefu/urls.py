@@ -8,6 +8,7 @@ from kefu.core import views as core_views
 
 urlpatterns = [
     path("", core_views.home, name="home"),
+    path("health/live/", core_views.health_live, name="health_live"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", set_language, name="set_language"),

@@ -34,17 +34,22 @@ class CappedPaginator(Paginator):
     def count(self) -> int:
         if not hasattr(self.object_list, "query"):
             return len(self.object_list)
-        rows = self.object_list.select_related(None)  # display joins do not change a count
-        if connections[rows.db].vendor != "sqlite":
-            # How many of the first cap + 1 rows match is the same in any order. Kept in list
-            # order, PostgreSQL walks the whole table in that order to find sparse matches (an
-            # agent's search for 上海: 0.7-1.3 s; 75 ms unordered). SQLite is the other way round:
-            # in list order it reads the search's ids in order and stops at the cap, unordered it
-            # starts from the data scope's indexes and tests every row of the department.
-            rows = rows.order_by()
-        found = rows[: self.cap + 1].count()
-        self.capped = found > self.cap
-        return min(found, self.cap)
+        found, self.capped = capped_count(self.object_list, self.cap)
+        return found
+
+
+def capped_count(queryset: Any, cap: int) -> tuple[int, bool]:
+    """How many rows match, counting at most `cap`; and whether there were more."""
+    rows = queryset.select_related(None)  # display joins do not change a count
+    if connections[rows.db].vendor != "sqlite":
+        # How many of the first cap + 1 rows match is the same in any order. Kept in list
+        # order, PostgreSQL walks the whole table in that order to find sparse matches (an
+        # agent's search for 上海: 0.7-1.3 s; 75 ms unordered). SQLite is the other way round:
+        # in list order it reads the search's ids in order and stops at the cap, unordered it
+        # starts from the data scope's indexes and tests every row of the department.
+        rows = rows.order_by()
+    found = rows[: cap + 1].count()
+    return min(found, cap), found > cap
 
 
 def paginate(request: HttpRequest, queryset: Any, per_page: int = 20) -> Page:

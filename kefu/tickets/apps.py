@@ -22,6 +22,9 @@ class TicketsConfig(AppConfig):
                 "sla_manager_at",
                 "first_response_due_at",
                 "resolution_due_at",
+                # The reverse side of the after-sales case, which keeps its own history: diffing it
+                # cost every new ticket a query.
+                "after_sales",
             ],
         )
         auditlog.register(models.AfterSalesCase, exclude_fields=["updated_at"])

@@ -365,6 +365,10 @@ class QueueCountsOut(Schema):
     breached: int
     approval: int
     callbacks: int
+    capped: list[str] = Field(
+        description="Queues holding more than `cap` items: their number above is the cap, not the total"
+    )
+    cap: int
 
 
 # --- writing tickets --------------------------------------------------------------------------

@@ -7,9 +7,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from kefu.core.pages import capped_count
 from kefu.core.phones import normalize_phone
 from kefu.tickets.models import (
     ApprovalState,
@@ -142,9 +144,23 @@ def ticket_filter(user: Any, params: Mapping[str, Any]) -> QuerySet[Ticket]:
     )
 
 
-def queue_counts(user: Any) -> dict[str, int]:
+def queue_counts(user: Any, *, cap: int | None = None) -> tuple[dict[str, int], list[str]]:
+    """Open work per queue, each counted up to `cap`; and the queues that hold more than that.
+
+    The tabs show "1000+" past the cap: exact numbers of a two-million-ticket table cost a second
+    on every page, and nobody works a queue by its exact size beyond that.
+    """
+    cap = settings.LIST_COUNT_CAP if cap is None else cap
     visible = ticket_list(user)
-    return {queue: visible.filter(queue_q(user, queue)).count() for queue in QUEUES if queue != "all"}
+    counts: dict[str, int] = {}
+    capped: list[str] = []
+    for queue in QUEUES:
+        if queue == "all":
+            continue
+        counts[queue], more = capped_count(visible.filter(queue_q(user, queue)), cap)
+        if more:
+            capped.append(queue)
+    return counts, capped
 
 
 def ticket_get(user: Any, pk: int) -> Ticket | None:

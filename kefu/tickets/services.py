@@ -290,10 +290,11 @@ def ticket_create(*, actor: User | None, data: TicketInput, skip_permission: boo
     if data.contact is not None and not data.contact_name:
         data.contact_name = data.contact.name
     group = data.group
-    department = (
-        group.department
+    # Ids, not objects: reading the actor's department row would cost every intake a query.
+    department_id = (
+        group.department_id
         if group
-        else (getattr(actor, "department", None) or (customer.department if customer else None))
+        else (getattr(actor, "department_id", None) or (customer.department_id if customer else None))
     )
     ticket = Ticket(
         number=next_number("GD", year=timezone.localdate().year, width=6),
@@ -311,7 +312,7 @@ def ticket_create(*, actor: User | None, data: TicketInput, skip_permission: boo
         contact_email=data.contact_email,
         occurred_at=data.occurred_at,
         place=data.place,
-        department=department,
+        department_id=department_id,
         group=group,
         created_by=actor if getattr(actor, "pk", None) else None,
         callback_due_at=data.callback_due_at,

@@ -70,9 +70,10 @@ def schedule(ticket: Ticket) -> None:
     manager_after = dt.timedelta(minutes=policy.manager_after_minutes if policy else 120)
     start = ticket.created_at
     waited = dt.timedelta(minutes=ticket.paused_minutes)
+    hours = WorkingHours.in_force()  # once, not once per deadline
 
     def after(minutes: float) -> dt.datetime:
-        return calendar.add_working_time(start, dt.timedelta(minutes=minutes) + waited)
+        return calendar.add_working_time(start, dt.timedelta(minutes=minutes) + waited, hours=hours)
 
     ticket.first_response_due_at = after(limits.first_response_minutes)
     ticket.resolution_due_at = after(limits.resolution_minutes)
@@ -82,7 +83,7 @@ def schedule(ticket: Ticket) -> None:
     else:
         ticket.sla_breach_at = ticket.resolution_due_at
         ticket.sla_at_risk_at = after(limits.resolution_minutes * at_risk_share)
-    ticket.sla_manager_at = calendar.add_working_time(ticket.sla_breach_at, manager_after)
+    ticket.sla_manager_at = calendar.add_working_time(ticket.sla_breach_at, manager_after, hours=hours)
 
 
 def pause(ticket: Ticket, *, now: dt.datetime | None = None) -> None:

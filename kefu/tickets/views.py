@@ -185,7 +185,7 @@ def ticket_list_page(request: HttpRequest) -> HttpResponse:
     if request.htmx and not request.htmx.boosted:
         return render(request, "tickets/partials/ticket_table.html", context)
     # The tabs are outside the table the filters refresh, so only a full page counts them.
-    context["counts"] = selectors.queue_counts(request.user)
+    context["counts"], context["capped"] = selectors.queue_counts(request.user)
     return render(request, "tickets/ticket_list.html", context)
 
 

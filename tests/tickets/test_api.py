@@ -698,6 +698,16 @@ def test_queue_counts_are_the_callers(users, api_as, open_ticket):
     assert get(api_as(users["supervisor"]), "/tickets/queues").json()["mine"] == 0
 
 
+def test_queue_counts_stop_at_the_cap_and_say_so(users, api_as, open_ticket, settings):
+    settings.LIST_COUNT_CAP = 2
+    for _ in range(3):
+        open_ticket(assignee=users["agent"])
+    open_ticket()
+    counts = get(api_as(users["agent"]), "/tickets/queues").json()
+    assert (counts["mine"], counts["unassigned"], counts["cap"]) == (2, 1, 2)
+    assert "mine" in counts["capped"] and "unassigned" not in counts["capped"]
+
+
 # --- canned replies, categories, groups, SLA ---------------------------------------------------------------
 
 

@@ -368,6 +368,16 @@ def test_every_ticket_page_is_in_the_permission_table() -> None:
 # --- the queues ------------------------------------------------------------------------------------
 
 
+def test_queue_tab_past_the_cap_shows_a_plus(
+    users: Any, client_as: Any, open_ticket: Any, settings: Any
+) -> None:
+    settings.LIST_COUNT_CAP = 1
+    open_ticket(assignee=users["agent"])
+    open_ticket(assignee=users["agent"])
+    html = client_as(users["agent"]).get(reverse("tickets:list")).content.decode()
+    assert re.search(r'data-testid="count-mine">1\+<', html)
+
+
 def test_queue_tabs_show_their_counts_and_the_empty_state(
     users: Any, client_as: Any, open_ticket: Any
 ) -> None:
