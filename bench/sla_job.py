@@ -134,7 +134,8 @@ def measure(user: User, n: int, warmup: int, seed: int) -> list[tuple[str, list[
         found["open complaints by due time"] = f"{rows} rows{', count capped' if capped else ''}"
 
     def counts() -> None:
-        found["queue counts"] = ", ".join(f"{k} {v:,}" for k, v in selectors.queue_counts(user).items())
+        counts, capped = selectors.queue_counts(user)
+        found["queue counts"] = ", ".join(f"{k} {v:,}{'+' if k in capped else ''}" for k, v in counts.items())
 
     position = iter(range(10**9))
 

@@ -6,6 +6,7 @@ app_name = "tickets"
 
 urlpatterns = [
     path("", views.ticket_list_page, name="list"),
+    path("queue-counts/", views.ticket_queue_counts_fragment, name="queue_counts"),
     path("export/", views.ticket_export, name="export"),
     path("bulk/", views.ticket_bulk, name="bulk"),
     path("filters/", views.saved_filter_create, name="filter_save"),

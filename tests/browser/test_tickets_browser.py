@@ -86,8 +86,10 @@ def test_phone_complaint_from_an_unknown_number_through_approval_to_close(
     expect(page.get_by_test_id("approval-request")).to_contain_text("优惠券 50 元")
     expect(page.get_by_test_id("decision-form")).to_have_count(0)  # an agent cannot approve
 
-    # The supervisor approves from the ticket page.
+    # The supervisor sees it in the approval queue (the tab counts arrive after the list) and approves.
     boss = signed_in(new_context().new_page(), supervisor)
+    boss.goto("/tickets/?queue=approval")
+    expect(boss.get_by_test_id("count-approval")).to_have_text("1")
     boss.goto(f"/tickets/{ticket.pk}/")
     decision = boss.get_by_test_id("decision-form")
     decision.locator("textarea[name=note]").fill("同意,尽快执行")
