@@ -330,8 +330,24 @@ class Ticket(TimeStampedModel):
             models.Index(fields=["group", "state", "id"], name="ticket_group_state"),
             models.Index(fields=["department", "state", "id"], name="ticket_department_state"),
             models.Index(fields=["state", "sla_breach_at"], name="ticket_state_breach"),
-            models.Index(fields=["state", "sla_at_risk_at"], name="ticket_state_at_risk"),
-            models.Index(fields=["state", "sla_manager_at"], name="ticket_state_manager"),
+            # The SLA job's three questions, each over only the open tickets it has not yet flagged
+            # for that step: a re-run reads nothing, where state-led indexes made it read every
+            # overdue ticket again (5.5 s on SQLite at 2 M tickets).
+            models.Index(
+                fields=["sla_at_risk_at"],
+                condition=Q(state="open", sla_status="ok"),
+                name="ticket_sla_at_risk_unflagged",
+            ),
+            models.Index(
+                fields=["sla_breach_at"],
+                condition=Q(state="open", escalation_level__lt=1),
+                name="ticket_sla_breach_unflagged",
+            ),
+            models.Index(
+                fields=["sla_manager_at"],
+                condition=Q(state="open", escalation_level__lt=2),
+                name="ticket_sla_manager_unflagged",
+            ),
             models.Index(fields=["customer", "state"], name="ticket_customer_state"),
             # My queue newest first: (assignee, state, id) cannot give one id order over two states,
             # so PostgreSQL walked the primary key backwards through all tickets (bench/README.md).
