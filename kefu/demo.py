@@ -39,6 +39,7 @@ from kefu.customers.models import (
     TradeKind,
 )
 from kefu.tickets.demo import load_ticket_demo
+from kefu.visits.demo import load_visit_demo
 
 DEMO_PASSWORD = "kefu-demo-2026"
 SEED = 2026
@@ -838,6 +839,7 @@ def load_demo(*, out: TextIO | None = None, today: dt.date | None = None) -> boo
         tickets = load_ticket_demo(
             rng=gen.rng, departments=departments, staff=staff, customers=list(Customer.objects.order_by("id"))
         )
+        visits = load_visit_demo(rng=gen.rng, staff=staff)
     counts = {
         "customers": Customer.objects.count(),
         "documents": CustomerDocument.objects.count(),
@@ -846,6 +848,7 @@ def load_demo(*, out: TextIO | None = None, today: dt.date | None = None) -> boo
     out.write(
         f"演示数据已载入 / demo data loaded: {counts['customers']} customers, "
         f"{counts['documents']} documents, {counts['borrowings']} borrowings, {tickets} tickets, "
+        f"{visits} return visits, "
         f"{len(STAFF)} staff.\n"
     )
     return True

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "kefu.accounts",
     "kefu.customers",
     "kefu.tickets",
+    "kefu.visits",
 ]
 
 MIDDLEWARE = [

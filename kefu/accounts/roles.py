@@ -104,6 +104,26 @@ TICKET_ADMIN = [
     "tickets.add_complaintcategory",
     "tickets.change_complaintcategory",
 ]
+VISIT_READ = ["visits.view_visit", "visits.view_visitscript"]
+# Leader and president visit their own customers: they work the visits given to them only.
+VISIT_OWN = [*VISIT_READ, "visits.change_visit"]
+VISIT_WORK = [*VISIT_OWN, "visits.view_scope_visits"]
+VISIT_LEAD = [
+    *VISIT_WORK,
+    "visits.add_visit",
+    "visits.assign_visit",
+    "visits.bulk_visit",
+    "visits.export_visit",
+    "visits.view_visit_stats",
+    "visits.view_cadencepolicy",
+    "visits.view_retrypolicy",
+]
+VISIT_ADMIN = [
+    *VISIT_LEAD,
+    "visits.add_cadencepolicy",
+    "visits.add_retrypolicy",
+    "visits.change_visitscript",
+]
 MANAGER = sorted(
     set(
         ARCHIVE
@@ -112,6 +132,7 @@ MANAGER = sorted(
         + LOGS
         + CALENDAR
         + TICKET_ADMIN
+        + VISIT_ADMIN
         + ["customers.approve_borrowrequest"]
     )
 )
@@ -146,6 +167,7 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
         [
             *ARCHIVE,
             *TICKET_LEAD,
+            *VISIT_LEAD,
             "core.view_operationlog",
             "accounts.view_user",
             "accounts.view_department",
@@ -160,6 +182,7 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
         [
             *CUSTOMER_WRITE,
             *TICKET_LEAD,
+            *VISIT_LEAD,
             "customers.view_sensitive",
             "customers.export_customer",
             "customers.assign_customer",
@@ -171,13 +194,17 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
         "管理呼叫中心与客服专员",
     ),
     RoleDefinition(
-        "agent", "客服专员", DataScope.OWN_DEPARTMENT, [*CUSTOMER_WRITE, *TICKET_WORK], "400 热线接听、回访"
+        "agent",
+        "客服专员",
+        DataScope.OWN_DEPARTMENT,
+        [*CUSTOMER_WRITE, *TICKET_WORK, *VISIT_WORK],
+        "400 热线接听、回访",
     ),
     RoleDefinition(
         "complaint_specialist",
         "客诉专员",
         DataScope.OWN_DEPARTMENT,
-        [*CUSTOMER_WRITE, *TICKET_WORK],
+        [*CUSTOMER_WRITE, *TICKET_WORK, *VISIT_WORK],
         "客诉专线与客诉处理",
     ),
     RoleDefinition("archive_specialist", "档案资料专员", DataScope.ALL, ARCHIVE, "客户档案、借阅与短信群发"),
@@ -185,7 +212,7 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
         "big_customer_specialist",
         "大客户专员",
         DataScope.ALL,
-        [*CUSTOMER_WRITE, *TICKET_WORK, "customers.export_customer"],
+        [*CUSTOMER_WRITE, *TICKET_WORK, *VISIT_WORK, "customers.export_customer"],
         "大客户服务",
     ),
     RoleDefinition(
@@ -216,8 +243,8 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
         [*CUSTOMER_WRITE, "tickets.view_ticket", "tickets.add_ticket"],
         "销售与回款跟进",
     ),
-    RoleDefinition("leader", "分管领导", DataScope.ALL, READ_ALL, "分管客服工作的领导"),
-    RoleDefinition("president", "总裁", DataScope.ALL, READ_ALL, "公司总裁"),
+    RoleDefinition("leader", "分管领导", DataScope.ALL, [*READ_ALL, *VISIT_OWN], "分管客服工作的领导"),
+    RoleDefinition("president", "总裁", DataScope.ALL, [*READ_ALL, *VISIT_OWN], "公司总裁"),
 ]
 ROLE_CODES = [definition.code for definition in ROLE_DEFINITIONS]
 

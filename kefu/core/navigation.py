@@ -48,6 +48,16 @@ SECTIONS: list[NavSection] = [
         ],
     ),
     NavSection(
+        _("Return visits"),
+        [
+            NavItem(_("Visit lists"), "visits:list", "telephone-outbound", "visits.view_visit", "/visits/"),
+            NavItem(_("Visit calendar"), "visits:calendar", "calendar-week", "visits.view_visit"),
+            NavItem(_("Completion rates"), "visits:stats", "bar-chart", "visits.view_visit_stats"),
+            NavItem(_("Visit scripts"), "visits:scripts", "card-text", "visits.view_visitscript"),
+            NavItem(_("Cadence and retry"), "visits:policies", "arrow-repeat", "visits.view_cadencepolicy"),
+        ],
+    ),
+    NavSection(
         _("Customer archive"),
         [
             NavItem(_("Customers"), "customers:list", "people", "customers.view_customer", "/customers/"),

@@ -51,6 +51,7 @@ from kefu.customers.models import (
     TierSource,
     TradeRecord,
 )
+from kefu.customers.signals import customer_lost, tier_changed, trade_recorded
 
 # Fields a caller may set on a customer through customer_create / customer_update.
 CUSTOMER_FIELDS = [
@@ -320,6 +321,10 @@ def _record_tier_change(
         policy=policy,
         actor=actor if actor is not None and actor.pk else None,
     )
+    customer_id, new = customer.pk, customer.tier
+    transaction.on_commit(
+        lambda: tier_changed.send(sender=Customer, customer_id=customer_id, old_tier=old, new_tier=new)
+    )
 
 
 def _check_assignment(actor: User, customer: Customer, changed: set[str]) -> None:
@@ -431,6 +436,9 @@ def customer_update(
     locked.version += 1
     with acting(actor):
         locked.save()
+        if old_lifecycle != Lifecycle.LOST and locked.lifecycle == Lifecycle.LOST:
+            lost_id = locked.pk
+            transaction.on_commit(lambda: customer_lost.send(sender=Customer, customer_id=lost_id))
         if "phone" in changed:
             customer_reindex_phones(locked)
         if changed & {"name", "short_name"}:
@@ -773,6 +781,10 @@ def trade_record_create(
             Customer.objects.filter(pk=customer.pk).update(
                 lifecycle=Lifecycle.PURCHASING, lifecycle_changed_at=timezone.now()
             )
+    customer_id, trade_id = customer.pk, record.pk
+    transaction.on_commit(
+        lambda: trade_recorded.send(sender=TradeRecord, customer_id=customer_id, trade_id=trade_id, kind=kind)
+    )
     return record
 
 
@@ -791,9 +803,13 @@ def contact_record_create(
     channel: str,
     happened_at: dt.datetime | None = None,
     contact: Contact | None = None,
+    skip_permission: bool = False,
 ) -> ContactRecord:
-    require_perm(actor, "customers.add_contactrecord")
-    require_visible(actor, customer)
+    """`skip_permission` is for services that checked their own right to reach the customer
+    (a return visit leaves its contact on the file)."""
+    if not skip_permission:
+        require_perm(actor, "customers.add_contactrecord")
+        require_visible(actor, customer)
     happened_at = happened_at or timezone.now()
     if happened_at > timezone.now() + dt.timedelta(minutes=5):
         raise ValidationFailed(

@@ -47,7 +47,17 @@ from kefu.customers.models import (
 )
 
 SENSITIVE_FIELDS = ["phone", "id_number", "contacts.mobile", "contacts.telephone"]
-TABS = ["overview", "contacts", "documents", "trades", "contact_records", "tiers", "history", "borrowings"]
+TABS = [
+    "overview",
+    "contacts",
+    "documents",
+    "trades",
+    "contact_records",
+    "tiers",
+    "history",
+    "borrowings",
+    "visits",
+]
 
 
 def _visible_customer(request: HttpRequest, pk: int) -> Customer:
@@ -268,6 +278,10 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context.update(selectors.customer_file(user=request.user, customer=customer))
     if tab == "history":
         context["history"] = selectors.customer_history(customer=customer)
+    if tab == "visits":
+        from kefu.visits.selectors import customer_visits
+
+        context["visits"] = customer_visits(request.user, customer)
     log_sensitive_access(
         actor=request.user,
         objects=[customer],

@@ -37,6 +37,8 @@ from kefu.customers.models import DocumentKind
 from kefu.customers.services import BORROW_ACTION_LABELS, borrow_request_create, document_upload
 from kefu.tickets.models import CannedReply, Ticket, TicketEvent, TicketGroup
 from kefu.tickets.services import TicketInput, ticket_create, ticket_group_save, ticket_reply
+from kefu.visits.models import VisitScript
+from kefu.visits.services import VisitInput, visit_create, visits_plan_due
 from kefu.wsgi import application
 from tests.factories import make_contact, make_customer
 
@@ -116,6 +118,8 @@ def token_headers(make_user: Callable[..., User], django_capture_on_commit_callb
             actor=manager, uploaded=SimpleUploadedFile("客户.xlsx", buffer.getvalue())
         )
     tickets = _seed_tickets(manager=manager, agent=agent, customer=customers[0])
+    visits = [visit_create(actor=manager, data=VisitInput(customer=customers[1], assignee=agent))]
+    visits_plan_due()
     token, key = api_token_create(actor=manager, name="schemathesis")
     KNOWN_IDS.clear()
     KNOWN_IDS.update(
@@ -133,6 +137,8 @@ def token_headers(make_user: Callable[..., User], django_capture_on_commit_callb
         event_id=list(TicketEvent.objects.filter(ticket__in=tickets).values_list("pk", flat=True)),
         reply_id=list(CannedReply.objects.values_list("pk", flat=True)[:5]),
         group_id=list(TicketGroup.objects.values_list("pk", flat=True)),
+        visit_id=[v.pk for v in visits],
+        script_id=list(VisitScript.objects.values_list("pk", flat=True)[:3]),
     )
     return {"Authorization": f"Bearer {key}"}
 
