@@ -38,6 +38,7 @@ from kefu.customers.models import (
     Lifecycle,
     TradeKind,
 )
+from kefu.surveys.demo import load_survey_demo
 from kefu.tickets.demo import load_ticket_demo
 
 DEMO_PASSWORD = "kefu-demo-2026"
@@ -838,6 +839,9 @@ def load_demo(*, out: TextIO | None = None, today: dt.date | None = None) -> boo
         tickets = load_ticket_demo(
             rng=gen.rng, departments=departments, staff=staff, customers=list(Customer.objects.order_by("id"))
         )
+        surveys = load_survey_demo(
+            rng=gen.rng, admin=admin, staff=staff, customers=list(Customer.objects.order_by("id")[:300])
+        )
     counts = {
         "customers": Customer.objects.count(),
         "documents": CustomerDocument.objects.count(),
@@ -846,6 +850,6 @@ def load_demo(*, out: TextIO | None = None, today: dt.date | None = None) -> boo
     out.write(
         f"演示数据已载入 / demo data loaded: {counts['customers']} customers, "
         f"{counts['documents']} documents, {counts['borrowings']} borrowings, {tickets} tickets, "
-        f"{len(STAFF)} staff.\n"
+        f"{surveys} surveys, {len(STAFF)} staff.\n"
     )
     return True
