@@ -109,6 +109,7 @@ def _register_routers() -> None:
     from kefu.accounts.api import router as accounts_router
     from kefu.core.calendar_api import router as calendar_router
     from kefu.customers.api import router as customers_router
+    from kefu.surveys.api import router as surveys_router
     from kefu.tickets.api import router as tickets_router
     from kefu.tickets.mail_api import router as mail_router
     from kefu.visits.api import router as visits_router
@@ -119,6 +120,7 @@ def _register_routers() -> None:
     api.add_router("/", tickets_router)
     api.add_router("/", mail_router)
     api.add_router("/", visits_router)
+    api.add_router("/", surveys_router)
 
 
 _register_routers()

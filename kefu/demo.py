@@ -38,6 +38,7 @@ from kefu.customers.models import (
     Lifecycle,
     TradeKind,
 )
+from kefu.surveys.demo import load_survey_demo
 from kefu.tickets.demo import load_ticket_demo
 from kefu.visits.demo import load_visit_demo
 
@@ -840,6 +841,9 @@ def load_demo(*, out: TextIO | None = None, today: dt.date | None = None) -> boo
             rng=gen.rng, departments=departments, staff=staff, customers=list(Customer.objects.order_by("id"))
         )
         visits = load_visit_demo(rng=gen.rng, staff=staff)
+        surveys = load_survey_demo(
+            rng=gen.rng, admin=admin, staff=staff, customers=list(Customer.objects.order_by("id")[:300])
+        )
     counts = {
         "customers": Customer.objects.count(),
         "documents": CustomerDocument.objects.count(),
@@ -848,7 +852,7 @@ def load_demo(*, out: TextIO | None = None, today: dt.date | None = None) -> boo
     out.write(
         f"演示数据已载入 / demo data loaded: {counts['customers']} customers, "
         f"{counts['documents']} documents, {counts['borrowings']} borrowings, {tickets} tickets, "
-        f"{visits} return visits, "
+        f"{visits} return visits, {surveys} surveys, "
         f"{len(STAFF)} staff.\n"
     )
     return True

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "kefu.customers",
     "kefu.tickets",
     "kefu.visits",
+    "kefu.surveys",
 ]
 
 MIDDLEWARE = [
@@ -265,3 +266,9 @@ TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR")
 # Attempts per client address and minute: submitting a case, and looking up its status.
 PUBLIC_SUBMIT_PER_MINUTE = int(env("PUBLIC_SUBMIT_PER_MINUTE", "5"))
 PUBLIC_STATUS_PER_MINUTE = int(env("PUBLIC_STATUS_PER_MINUTE", "10"))
+
+# --- satisfaction surveys --------------------------------------------------------------------
+# The address customers reach Kefu at: survey links in SMS, email and letters start with it.
+KEFU_PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+# At most this many customers in one sending to a filtered list.
+KEFU_SURVEY_SEND_MAX = int(env("SURVEY_SEND_MAX", "20000"))

@@ -20,6 +20,8 @@ urlpatterns = [
     path("service/", include("kefu.tickets.public_urls")),
     path("tickets/", include("kefu.tickets.urls")),
     path("visits/", include("kefu.visits.urls")),
+    path("survey/", include("kefu.surveys.public_urls")),
+    path("surveys/", include("kefu.surveys.urls")),
     path("notifications/", notification_views.notifications_page, name="notifications"),
     path("notifications/read/", notification_views.notifications_read, name="notifications_read"),
 ]

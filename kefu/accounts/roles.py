@@ -124,6 +124,22 @@ VISIT_ADMIN = [
     "visits.add_retrypolicy",
     "visits.change_visitscript",
 ]
+SURVEY_WORK = [
+    "surveys.view_surveytemplate",
+    "surveys.view_surveyinvitation",
+    "surveys.add_surveyinvitation",
+    "surveys.view_surveyresponse",
+    "surveys.add_surveyresponse",
+]
+SURVEY_READ = ["surveys.view_surveytemplate", "surveys.view_surveyinvitation", "surveys.view_surveyresponse"]
+SURVEY_STATISTICS = ["surveys.view_survey_statistics", "surveys.view_surveypolicy"]
+SURVEY_LEAD = [*SURVEY_WORK, *SURVEY_STATISTICS, "surveys.bulk_send_survey", "surveys.view_surveysend"]
+SURVEY_ADMIN = [
+    *SURVEY_LEAD,
+    "surveys.add_surveytemplate",
+    "surveys.change_surveytemplate",
+    "surveys.add_surveypolicy",
+]
 MANAGER = sorted(
     set(
         ARCHIVE
@@ -133,12 +149,15 @@ MANAGER = sorted(
         + CALENDAR
         + TICKET_ADMIN
         + VISIT_ADMIN
+        + SURVEY_ADMIN
         + ["customers.approve_borrowrequest"]
     )
 )
 READ_ALL = [
     *CUSTOMER_READ,
     *TICKET_READ,
+    *SURVEY_READ,
+    *SURVEY_STATISTICS,
     "tickets.export_ticket",
     "customers.view_sensitive",
     "customers.export_customer",
@@ -168,6 +187,7 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
             *ARCHIVE,
             *TICKET_LEAD,
             *VISIT_LEAD,
+            *SURVEY_LEAD,
             "core.view_operationlog",
             "accounts.view_user",
             "accounts.view_department",
@@ -183,6 +203,7 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
             *CUSTOMER_WRITE,
             *TICKET_LEAD,
             *VISIT_LEAD,
+            *SURVEY_LEAD,
             "customers.view_sensitive",
             "customers.export_customer",
             "customers.assign_customer",
@@ -197,14 +218,14 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
         "agent",
         "客服专员",
         DataScope.OWN_DEPARTMENT,
-        [*CUSTOMER_WRITE, *TICKET_WORK, *VISIT_WORK],
+        [*CUSTOMER_WRITE, *TICKET_WORK, *VISIT_WORK, *SURVEY_WORK],
         "400 热线接听、回访",
     ),
     RoleDefinition(
         "complaint_specialist",
         "客诉专员",
         DataScope.OWN_DEPARTMENT,
-        [*CUSTOMER_WRITE, *TICKET_WORK, *VISIT_WORK],
+        [*CUSTOMER_WRITE, *TICKET_WORK, *VISIT_WORK, *SURVEY_WORK],
         "客诉专线与客诉处理",
     ),
     RoleDefinition("archive_specialist", "档案资料专员", DataScope.ALL, ARCHIVE, "客户档案、借阅与短信群发"),
@@ -212,14 +233,14 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
         "big_customer_specialist",
         "大客户专员",
         DataScope.ALL,
-        [*CUSTOMER_WRITE, *TICKET_WORK, *VISIT_WORK, "customers.export_customer"],
+        [*CUSTOMER_WRITE, *TICKET_WORK, *VISIT_WORK, *SURVEY_WORK, "customers.export_customer"],
         "大客户服务",
     ),
     RoleDefinition(
         "coordinator",
         "协调员",
         DataScope.OWN_DEPARTMENT_AND_BELOW,
-        [*CUSTOMER_READ, *TICKET_WORK, "customers.add_contactrecord"],
+        [*CUSTOMER_READ, *TICKET_WORK, *SURVEY_WORK, "customers.add_contactrecord"],
         "派工与销售确认书登记",
     ),
     RoleDefinition(

@@ -58,6 +58,24 @@ SECTIONS: list[NavSection] = [
         ],
     ),
     NavSection(
+        _("Satisfaction surveys"),
+        [
+            NavItem(
+                _("Surveys"), "surveys:list", "clipboard-check", "surveys.view_surveyinvitation", "/surveys/"
+            ),
+            NavItem(_("Send to a customer list"), "surveys:bulk_send", "send", "surveys.bulk_send_survey"),
+            NavItem(
+                _("Satisfaction statistics"),
+                "surveys:statistics",
+                "graph-up",
+                "surveys.view_survey_statistics",
+            ),
+            NavItem(_("Excellent staff"), "surveys:nominations", "award", "surveys.view_survey_statistics"),
+            NavItem(_("Survey templates"), "surveys:templates", "ui-checks", "surveys.view_surveytemplate"),
+            NavItem(_("Survey policy"), "surveys:policy", "sliders2", "surveys.view_surveypolicy"),
+        ],
+    ),
+    NavSection(
         _("Customer archive"),
         [
             NavItem(_("Customers"), "customers:list", "people", "customers.view_customer", "/customers/"),

@@ -46,7 +46,7 @@ from kefu.tickets.models import (
     TicketKind,
     TicketState,
 )
-from kefu.tickets.signals import complaint_closed
+from kefu.tickets.signals import complaint_closed, ticket_closed
 from kefu.tickets.workflow import TRANSITIONS, after_sales_blockers, complaint_blockers
 
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
@@ -615,11 +615,15 @@ def ticket_transition(
         body=note,
         data={"from": source, "to": locked.state, "action": action},
     )
-    if locked.is_complaint and transition.target == TicketState.CLOSED:
+    if transition.target == TicketState.CLOSED:
         ticket_id, closed_at = locked.pk, now
         transaction.on_commit(
-            lambda: complaint_closed.send(sender=Ticket, ticket_id=ticket_id, closed_at=closed_at)
+            lambda: ticket_closed.send(sender=Ticket, ticket_id=ticket_id, closed_at=closed_at)
         )
+        if locked.is_complaint:
+            transaction.on_commit(
+                lambda: complaint_closed.send(sender=Ticket, ticket_id=ticket_id, closed_at=closed_at)
+            )
     return locked
 
 

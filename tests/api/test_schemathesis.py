@@ -139,8 +139,35 @@ def token_headers(make_user: Callable[..., User], django_capture_on_commit_callb
         group_id=list(TicketGroup.objects.values_list("pk", flat=True)),
         visit_id=[v.pk for v in visits],
         script_id=list(VisitScript.objects.values_list("pk", flat=True)[:3]),
+        **_seed_surveys(manager=manager, customer=customers[0]),
     )
     return {"Authorization": f"Bearer {key}"}
+
+
+def _seed_surveys(*, manager: User, customer: Any) -> dict[str, list[int]]:
+    """A pending and an answered survey, and a sending, for the survey endpoints' ids."""
+    from kefu.surveys.models import SurveySend, SurveyTemplate
+    from kefu.surveys.services import InviteInput, survey_invite, survey_response_submit
+
+    template = SurveyTemplate.objects.get(family="field-service", active=True)
+    pending, answered = (
+        survey_invite(actor=manager, data=InviteInput(template=template, customer=customer, channel="phone"))
+        for _n in range(2)
+    )
+    survey_response_submit(
+        invitation=answered,
+        actor=manager,
+        answers={
+            str(q.pk): (5 if q.kind == "rating" else (q.choices or ["好"])[0])
+            for q in template.questions.all()
+        },
+    )
+    sending = SurveySend.objects.create(template=template, channel="sms", sent_by=manager, total=0)
+    return {
+        "invitation_id": [pending.pk, answered.pk],
+        "template_id": list(SurveyTemplate.objects.values_list("pk", flat=True)),
+        "sending_id": [sending.pk],
+    }
 
 
 def _seed_tickets(*, manager: User, agent: User, customer: Any) -> list[Ticket]:
