@@ -38,6 +38,7 @@ from kefu.customers.models import (
     Lifecycle,
     TradeKind,
 )
+from kefu.messaging.demo import load_messaging_demo
 from kefu.tickets.demo import load_ticket_demo
 
 DEMO_PASSWORD = "kefu-demo-2026"
@@ -838,6 +839,9 @@ def load_demo(*, out: TextIO | None = None, today: dt.date | None = None) -> boo
         tickets = load_ticket_demo(
             rng=gen.rng, departments=departments, staff=staff, customers=list(Customer.objects.order_by("id"))
         )
+        messages = load_messaging_demo(
+            rng=gen.rng, staff=staff, customers=list(Customer.objects.order_by("id"))
+        )
     counts = {
         "customers": Customer.objects.count(),
         "documents": CustomerDocument.objects.count(),
@@ -845,7 +849,7 @@ def load_demo(*, out: TextIO | None = None, today: dt.date | None = None) -> boo
     }
     out.write(
         f"演示数据已载入 / demo data loaded: {counts['customers']} customers, "
-        f"{counts['documents']} documents, {counts['borrowings']} borrowings, {tickets} tickets, "
+        f"{counts['documents']} documents, {counts['borrowings']} borrowings, {tickets} tickets, {messages} messages, "
         f"{len(STAFF)} staff.\n"
     )
     return True

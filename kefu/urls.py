@@ -18,6 +18,7 @@ urlpatterns = [
     path("customers/", include("kefu.customers.urls")),
     path("service/", include("kefu.tickets.public_urls")),
     path("tickets/", include("kefu.tickets.urls")),
+    path("messaging/", include("kefu.messaging.urls")),
     path("notifications/", notification_views.notifications_page, name="notifications"),
     path("notifications/read/", notification_views.notifications_read, name="notifications_read"),
 ]

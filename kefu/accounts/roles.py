@@ -104,6 +104,30 @@ TICKET_ADMIN = [
     "tickets.add_complaintcategory",
     "tickets.change_complaintcategory",
 ]
+MESSAGING_SEND = ["messaging.send_message", "messaging.view_messagetemplate"]
+MESSAGING_WORK = [
+    *MESSAGING_SEND,
+    "messaging.add_messagetemplate",
+    "messaging.change_messagetemplate",
+    "messaging.view_campaign",
+    "messaging.add_campaign",
+    "messaging.change_campaign",
+    "messaging.view_message",
+    "messaging.export_message",
+    "messaging.view_optout",
+    "messaging.add_optout",
+    "messaging.change_optout",
+    "messaging.view_messagingpolicy",
+    "messaging.view_carepolicy",
+    "messaging.view_holidaygreeting",
+]
+MESSAGING_ADMIN = [
+    *MESSAGING_WORK,
+    "messaging.approve_campaign",
+    "messaging.add_messagingpolicy",
+    "messaging.add_carepolicy",
+    "messaging.change_holidaygreeting",
+]
 MANAGER = sorted(
     set(
         ARCHIVE
@@ -112,11 +136,14 @@ MANAGER = sorted(
         + LOGS
         + CALENDAR
         + TICKET_ADMIN
+        + MESSAGING_ADMIN
         + ["customers.approve_borrowrequest"]
     )
 )
 READ_ALL = [
     *CUSTOMER_READ,
+    "messaging.view_campaign",
+    "messaging.view_message",
     *TICKET_READ,
     "tickets.export_ticket",
     "customers.view_sensitive",
@@ -146,6 +173,7 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
         [
             *ARCHIVE,
             *TICKET_LEAD,
+            *MESSAGING_WORK,
             "core.view_operationlog",
             "accounts.view_user",
             "accounts.view_department",
@@ -160,6 +188,10 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
         [
             *CUSTOMER_WRITE,
             *TICKET_LEAD,
+            *MESSAGING_SEND,
+            "messaging.view_message",
+            "messaging.view_optout",
+            "messaging.add_optout",
             "customers.view_sensitive",
             "customers.export_customer",
             "customers.assign_customer",
@@ -171,7 +203,11 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
         "管理呼叫中心与客服专员",
     ),
     RoleDefinition(
-        "agent", "客服专员", DataScope.OWN_DEPARTMENT, [*CUSTOMER_WRITE, *TICKET_WORK], "400 热线接听、回访"
+        "agent",
+        "客服专员",
+        DataScope.OWN_DEPARTMENT,
+        [*CUSTOMER_WRITE, *TICKET_WORK, *MESSAGING_SEND],
+        "400 热线接听、回访",
     ),
     RoleDefinition(
         "complaint_specialist",
@@ -180,7 +216,13 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
         [*CUSTOMER_WRITE, *TICKET_WORK],
         "客诉专线与客诉处理",
     ),
-    RoleDefinition("archive_specialist", "档案资料专员", DataScope.ALL, ARCHIVE, "客户档案、借阅与短信群发"),
+    RoleDefinition(
+        "archive_specialist",
+        "档案资料专员",
+        DataScope.ALL,
+        [*ARCHIVE, *MESSAGING_WORK],
+        "客户档案、借阅与短信群发",
+    ),
     RoleDefinition(
         "big_customer_specialist",
         "大客户专员",

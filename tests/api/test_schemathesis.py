@@ -116,6 +116,7 @@ def token_headers(make_user: Callable[..., User], django_capture_on_commit_callb
             actor=manager, uploaded=SimpleUploadedFile("客户.xlsx", buffer.getvalue())
         )
     tickets = _seed_tickets(manager=manager, agent=agent, customer=customers[0])
+    messaging = _seed_messaging(manager=manager, customer=customers[0])
     token, key = api_token_create(actor=manager, name="schemathesis")
     KNOWN_IDS.clear()
     KNOWN_IDS.update(
@@ -133,6 +134,7 @@ def token_headers(make_user: Callable[..., User], django_capture_on_commit_callb
         event_id=list(TicketEvent.objects.filter(ticket__in=tickets).values_list("pk", flat=True)),
         reply_id=list(CannedReply.objects.values_list("pk", flat=True)[:5]),
         group_id=list(TicketGroup.objects.values_list("pk", flat=True)),
+        **messaging,
     )
     return {"Authorization": f"Bearer {key}"}
 
@@ -170,6 +172,26 @@ def _seed_tickets(*, manager: User, agent: User, customer: Any) -> list[Ticket]:
         ),
     )
     return [inquiry, complaint, after_sales]
+
+
+def _seed_messaging(*, manager: User, customer: Any) -> dict[str, list[int]]:
+    """A template, a draft campaign, one sent message and an opt-out, for the messaging endpoints."""
+    from kefu.messaging import services as messaging
+    from kefu.messaging.models import MessageTemplate
+
+    template = MessageTemplate.objects.get(name="会员服务通知")
+    campaign = messaging.campaign_create(
+        actor=manager, name="接口测试群发", template=template, params={"notice": "通知"}
+    )
+    messaging.message_send(
+        actor=manager, customer=customer, channel="sms", template=template, params={"notice": "通知"}
+    )
+    opt_out = messaging.opt_out_create(actor=manager, customer=customer, channel="email")
+    return {
+        "template_id": list(MessageTemplate.objects.values_list("pk", flat=True)[:3]),
+        "campaign_id": [campaign.pk],
+        "opt_out_id": [opt_out.pk],
+    }
 
 
 def test_fuzzed_document_is_the_one_served(db: Any) -> None:
