@@ -101,7 +101,8 @@ def load_messaging_demo(*, rng: random.Random, staff: dict[str, User], customers
 
     services.campaign_create(actor=specialist, name="会员日邮件", template=email, params={"day": "本月28日"})
 
-    for customer in rng.sample(customers, min(5, len(customers))):
+    own = list(Customer.objects.visible_to(agent).order_by("id")[:200])
+    for customer in rng.sample(own, min(5, len(own))):
         services.message_send(
             actor=agent,
             customer=customer,
