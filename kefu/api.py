@@ -109,6 +109,7 @@ def _register_routers() -> None:
     from kefu.accounts.api import router as accounts_router
     from kefu.core.calendar_api import router as calendar_router
     from kefu.customers.api import router as customers_router
+    from kefu.messaging.api import router as messaging_router
     from kefu.surveys.api import router as surveys_router
     from kefu.tickets.api import router as tickets_router
     from kefu.tickets.mail_api import router as mail_router
@@ -121,6 +122,7 @@ def _register_routers() -> None:
     api.add_router("/", mail_router)
     api.add_router("/", visits_router)
     api.add_router("/", surveys_router)
+    api.add_router("/", messaging_router)
 
 
 _register_routers()

@@ -38,6 +38,7 @@ from kefu.customers.models import (
     Lifecycle,
     TradeKind,
 )
+from kefu.messaging.demo import load_messaging_demo
 from kefu.surveys.demo import load_survey_demo
 from kefu.tickets.demo import load_ticket_demo
 from kefu.visits.demo import load_visit_demo
@@ -844,6 +845,9 @@ def load_demo(*, out: TextIO | None = None, today: dt.date | None = None) -> boo
         surveys = load_survey_demo(
             rng=gen.rng, admin=admin, staff=staff, customers=list(Customer.objects.order_by("id")[:300])
         )
+        messages = load_messaging_demo(
+            rng=gen.rng, staff=staff, customers=list(Customer.objects.order_by("id"))
+        )
     counts = {
         "customers": Customer.objects.count(),
         "documents": CustomerDocument.objects.count(),
@@ -852,7 +856,7 @@ def load_demo(*, out: TextIO | None = None, today: dt.date | None = None) -> boo
     out.write(
         f"演示数据已载入 / demo data loaded: {counts['customers']} customers, "
         f"{counts['documents']} documents, {counts['borrowings']} borrowings, {tickets} tickets, "
-        f"{visits} return visits, {surveys} surveys, "
+        f"{visits} return visits, {surveys} surveys, {messages} messages, "
         f"{len(STAFF)} staff.\n"
     )
     return True

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "kefu.tickets",
     "kefu.visits",
     "kefu.surveys",
+    "kefu.messaging",
 ]
 
 MIDDLEWARE = [
@@ -243,6 +244,19 @@ EMAIL_HOST_USER = env("EMAIL_USER")
 EMAIL_HOST_PASSWORD = env("EMAIL_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_TLS")
 DEFAULT_FROM_EMAIL = env("EMAIL_FROM", "kefu@localhost")
+
+# --- SMS (member care messaging) -------------------------------------------------------------
+# log (default: JSON lines in <data dir>/sms/, nothing leaves the machine), aliyun or tencent.
+SMS_BACKEND = env("SMS_BACKEND", "log")
+SMS_SIGNATURE = env("SMS_SIGNATURE")  # default signature (签名) for templates that name none
+SMS_KEY_ID = env("SMS_KEY_ID")  # Aliyun AccessKeyId / Tencent SecretId
+SMS_KEY_SECRET = env("SMS_KEY_SECRET")  # Aliyun AccessKeySecret / Tencent SecretKey
+SMS_APP_ID = env("SMS_APP_ID")  # Tencent SmsSdkAppId
+SMS_REGION = env("SMS_REGION")  # cn-hangzhou / ap-guangzhou by default
+SMS_ENDPOINT = env("SMS_ENDPOINT")  # the provider's URL; set only for a proxy or a test server
+SMS_TIMEOUT = float(env("SMS_TIMEOUT", "10"))
+SMS_INBOUND_SECRET = env("SMS_INBOUND_SECRET")  # shared secret of the reply (退订) callback; empty = off
+SMS_OUTBOX_DIR = DATA_DIR / "sms"
 
 # --- history --------------------------------------------------------------------------------
 AUDITLOG_INCLUDE_ALL_MODELS = False

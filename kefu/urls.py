@@ -22,6 +22,7 @@ urlpatterns = [
     path("visits/", include("kefu.visits.urls")),
     path("survey/", include("kefu.surveys.public_urls")),
     path("surveys/", include("kefu.surveys.urls")),
+    path("messaging/", include("kefu.messaging.urls")),
     path("notifications/", notification_views.notifications_page, name="notifications"),
     path("notifications/read/", notification_views.notifications_read, name="notifications_read"),
 ]

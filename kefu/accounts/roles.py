@@ -140,6 +140,30 @@ SURVEY_ADMIN = [
     "surveys.change_surveytemplate",
     "surveys.add_surveypolicy",
 ]
+MESSAGING_SEND = ["messaging.send_message", "messaging.view_messagetemplate"]
+MESSAGING_WORK = [
+    *MESSAGING_SEND,
+    "messaging.add_messagetemplate",
+    "messaging.change_messagetemplate",
+    "messaging.view_campaign",
+    "messaging.add_campaign",
+    "messaging.change_campaign",
+    "messaging.view_message",
+    "messaging.export_message",
+    "messaging.view_optout",
+    "messaging.add_optout",
+    "messaging.change_optout",
+    "messaging.view_messagingpolicy",
+    "messaging.view_carepolicy",
+    "messaging.view_holidaygreeting",
+]
+MESSAGING_ADMIN = [
+    *MESSAGING_WORK,
+    "messaging.approve_campaign",
+    "messaging.add_messagingpolicy",
+    "messaging.add_carepolicy",
+    "messaging.change_holidaygreeting",
+]
 MANAGER = sorted(
     set(
         ARCHIVE
@@ -150,11 +174,14 @@ MANAGER = sorted(
         + TICKET_ADMIN
         + VISIT_ADMIN
         + SURVEY_ADMIN
+        + MESSAGING_ADMIN
         + ["customers.approve_borrowrequest"]
     )
 )
 READ_ALL = [
     *CUSTOMER_READ,
+    "messaging.view_campaign",
+    "messaging.view_message",
     *TICKET_READ,
     *SURVEY_READ,
     *SURVEY_STATISTICS,
@@ -188,6 +215,7 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
             *TICKET_LEAD,
             *VISIT_LEAD,
             *SURVEY_LEAD,
+            *MESSAGING_WORK,
             "core.view_operationlog",
             "accounts.view_user",
             "accounts.view_department",
@@ -204,6 +232,10 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
             *TICKET_LEAD,
             *VISIT_LEAD,
             *SURVEY_LEAD,
+            *MESSAGING_SEND,
+            "messaging.view_message",
+            "messaging.view_optout",
+            "messaging.add_optout",
             "customers.view_sensitive",
             "customers.export_customer",
             "customers.assign_customer",
@@ -218,7 +250,7 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
         "agent",
         "客服专员",
         DataScope.OWN_DEPARTMENT,
-        [*CUSTOMER_WRITE, *TICKET_WORK, *VISIT_WORK, *SURVEY_WORK],
+        [*CUSTOMER_WRITE, *TICKET_WORK, *VISIT_WORK, *SURVEY_WORK, *MESSAGING_SEND],
         "400 热线接听、回访",
     ),
     RoleDefinition(
@@ -228,7 +260,13 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
         [*CUSTOMER_WRITE, *TICKET_WORK, *VISIT_WORK, *SURVEY_WORK],
         "客诉专线与客诉处理",
     ),
-    RoleDefinition("archive_specialist", "档案资料专员", DataScope.ALL, ARCHIVE, "客户档案、借阅与短信群发"),
+    RoleDefinition(
+        "archive_specialist",
+        "档案资料专员",
+        DataScope.ALL,
+        [*ARCHIVE, *MESSAGING_WORK],
+        "客户档案、借阅与短信群发",
+    ),
     RoleDefinition(
         "big_customer_specialist",
         "大客户专员",

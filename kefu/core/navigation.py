@@ -96,6 +96,24 @@ SECTIONS: list[NavSection] = [
         ],
     ),
     NavSection(
+        _("Member care"),
+        [
+            NavItem(
+                _("Campaigns"),
+                "messaging:campaigns",
+                "send",
+                "messaging.view_campaign",
+                "/messaging/campaigns/",
+            ),
+            NavItem(
+                _("Message templates"), "messaging:templates", "card-text", "messaging.view_messagetemplate"
+            ),
+            NavItem(_("Send log"), "messaging:log", "list-ul", "messaging.view_message"),
+            NavItem(_("Opt-outs"), "messaging:opt_outs", "slash-circle", "messaging.view_optout"),
+            NavItem(_("Care policies"), "messaging:policies", "sliders2", "messaging.view_messagingpolicy"),
+        ],
+    ),
+    NavSection(
         _("Organisation"),
         [
             NavItem(_("Staff"), "accounts:users", "person-badge", "accounts.view_user"),

@@ -120,6 +120,7 @@ def token_headers(make_user: Callable[..., User], django_capture_on_commit_callb
     tickets = _seed_tickets(manager=manager, agent=agent, customer=customers[0])
     visits = [visit_create(actor=manager, data=VisitInput(customer=customers[1], assignee=agent))]
     visits_plan_due()
+    messaging = _seed_messaging(manager=manager, customer=customers[0])
     token, key = api_token_create(actor=manager, name="schemathesis")
     KNOWN_IDS.clear()
     KNOWN_IDS.update(
@@ -139,8 +140,10 @@ def token_headers(make_user: Callable[..., User], django_capture_on_commit_callb
         group_id=list(TicketGroup.objects.values_list("pk", flat=True)),
         visit_id=[v.pk for v in visits],
         script_id=list(VisitScript.objects.values_list("pk", flat=True)[:3]),
-        **_seed_surveys(manager=manager, customer=customers[0]),
     )
+    # Surveys and messaging both name their templates' path parameter template_id.
+    for name, ids in [*_seed_surveys(manager=manager, customer=customers[0]).items(), *messaging.items()]:
+        KNOWN_IDS[name] = [*KNOWN_IDS.get(name, []), *ids]
     return {"Authorization": f"Bearer {key}"}
 
 
@@ -203,6 +206,26 @@ def _seed_tickets(*, manager: User, agent: User, customer: Any) -> list[Ticket]:
         ),
     )
     return [inquiry, complaint, after_sales]
+
+
+def _seed_messaging(*, manager: User, customer: Any) -> dict[str, list[int]]:
+    """A template, a draft campaign, one sent message and an opt-out, for the messaging endpoints."""
+    from kefu.messaging import services as messaging
+    from kefu.messaging.models import MessageTemplate
+
+    template = MessageTemplate.objects.get(name="会员服务通知")
+    campaign = messaging.campaign_create(
+        actor=manager, name="接口测试群发", template=template, params={"notice": "通知"}
+    )
+    messaging.message_send(
+        actor=manager, customer=customer, channel="sms", template=template, params={"notice": "通知"}
+    )
+    opt_out = messaging.opt_out_create(actor=manager, customer=customer, channel="email")
+    return {
+        "template_id": list(MessageTemplate.objects.values_list("pk", flat=True)[:3]),
+        "campaign_id": [campaign.pk],
+        "opt_out_id": [opt_out.pk],
+    }
 
 
 def test_fuzzed_document_is_the_one_served(db: Any) -> None:
