@@ -201,6 +201,7 @@ def breadth(request, monkeypatch):
     meant for a million customers (a limit of one makes every term 'frequent')."""
     if request.param == "broad":
         monkeypatch.setattr(selectors, "FREQUENT_GRAM", 1)
+        monkeypatch.setattr(selectors, "BROAD_PINYIN", 1)
     return request.param
 
 
@@ -303,3 +304,20 @@ def test_fragment_with_latin_letters_ignores_case_and_chinese_fragment_matches_a
     assert search(manager, "abc精") == {"杭州ABC精工机械有限公司", "杭州abc精密机械有限公司"}
     assert search(manager, "Bc精工") == {"杭州ABC精工机械有限公司"}
     assert search(manager, "精工机") == {"杭州ABC精工机械有限公司"}
+
+
+@pytest.mark.parametrize("query", ["股份有", "有限公", "限公"])
+def test_fragment_of_common_pieces_finds_only_what_the_agent_may_see(users, departments, breadth, query):
+    agent, manager = users["agent"], users["manager"]
+    make_customer(actor=agent, name="长城润滑油股份有限公司")
+    make_customer(
+        actor=manager, name="长城机械股份有限公司", owner=agent, department=departments["complaints"]
+    )
+    make_customer(
+        actor=manager,
+        name="长城纸业股份有限公司",
+        owner=users["complaint_specialist"],
+        department=departments["complaints"],
+    )
+    assert search(agent, query) == {"长城润滑油股份有限公司", "长城机械股份有限公司"}
+    assert len(search(manager, query)) == 3
