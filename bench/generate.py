@@ -362,7 +362,7 @@ CONTACT_COLUMNS = [
     "version",
 ]
 PHONE_COLUMNS = ["customer_id", "contact_id", "number"]
-GRAM_COLUMNS = ["customer_id", "gram"]
+GRAM_COLUMNS = ["customer_id", "gram", "department_id", "owner_id"]
 TIER_CHANGE_COLUMNS = [
     "customer_id",
     "at",
@@ -735,7 +735,7 @@ def make_batch(bounds: tuple[int, int]) -> Batch:
             tier_changes.append((cid, ts(created), "", tier, "policy", TIER_REASON, ctx.policy_id, owner_id))
         numbers = {(None, phone_normalized)}
         for gram in sorted(bigrams(name, short_name)):
-            grams.append((cid, gram))
+            grams.append((cid, gram, department_id, owner_id))
         for n in range(per):
             kid = (cid - 1) * per + n + 1
             mobile = mobile_number(kid)
@@ -1036,8 +1036,15 @@ def verify_sample(ctx: Context, sample: int = 3000) -> None:
         stored = set(CustomerPhone.objects.filter(customer=customer).values_list("contact_id", "number"))
         if stored != numbers:
             problems.append(f"phone index {sorted(stored, key=str)} != {sorted(numbers, key=str)}")
-        grams = set(CustomerNameGram.objects.filter(customer=customer).values_list("gram", flat=True))
-        if grams != bigrams(customer.name, customer.short_name):
+        grams = set(
+            CustomerNameGram.objects.filter(customer=customer).values_list(
+                "gram", "department_id", "owner_id"
+            )
+        )
+        if grams != {
+            (gram, customer.department_id, customer.owner_id)
+            for gram in bigrams(customer.name, customer.short_name)
+        }:
             problems.append("name grams differ")
         if problems:
             raise SystemExit(

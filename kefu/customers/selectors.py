@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
 from typing import Any
 
 from auditlog.models import LogEntry
@@ -12,7 +14,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Substr
-from django.db.models.lookups import Exact
+from django.db.models.lookups import Exact, Lookup
 from django.utils import timezone
 
 from kefu.core.phones import normalize_phone, phone_digits
@@ -49,6 +51,34 @@ SORTS: dict[str, tuple[Any, ...]] = {
     "-last_trade": (F("last_trade_at").desc(nulls_last=True), "-id"),
     "tons": (F("annual_tons").desc(nulls_last=True), "-id"),
 }
+
+
+class _AnyOfArray(Lookup):
+    """`lhs = ANY(ARRAY(subquery))`: PostgreSQL takes the subquery's ids as one array, and with it
+    walks the primary key in list order, probing each id, until the page is full."""
+
+    lookup_name = "any_of_array"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs_sql, lhs_params = self.process_lhs(compiler, connection)
+        rhs_sql, rhs_params = compiler.compile(self.rhs)  # "(SELECT ...)"
+        return f"{lhs_sql} = ANY(ARRAY{rhs_sql})", [*lhs_params, *rhs_params]
+
+
+def _pk_among(ids: QuerySet[Any]) -> Q:
+    """The customer's id is one of the subquery's.
+
+    On PostgreSQL as `id = ANY(ARRAY(…))`, not `id IN (…)`: for `IN` it estimates the search's
+    name check from its statistics alone, guesses that a few of the candidates match when nearly
+    all do (化工有: 3,654 candidates, all matching, estimated 33), and then checks and sorts every
+    candidate for a page of 20 (50-100 ms; 0.4-0.8 s before `_name_contains`). Given an array it
+    walks the primary key in list order through the array's ids and stops with the page: 3 ms.
+    SQLite already reads an `IN` list in order.
+    """
+    if connection.vendor == "postgresql":
+        return Q(_AnyOfArray(F("pk"), ids))
+    return Q(pk__in=ids)
 
 
 def _prefix_range(column: str, prefix: str) -> Q:
@@ -92,24 +122,37 @@ def search_q(query: str, scope: Scope | None = None) -> Q:
     if is_pinyin_query(text):
         return _pinyin_q(text.replace(" ", "").lower(), scope)
     contact_ids = _ids(Contact.objects.filter(_prefix_range("name", text)), "customer_id")
-    contains = Q(name__icontains=text) | Q(short_name__icontains=text)
-    found = _name_fragment_candidates(text)
+    contains = _name_contains(text)
+    found = _name_fragment_candidates(text, scope)
     if found is None:
         # One character, or one frequent piece: matches are frequent, so the scan in list order
         # fills the page early.
         return contains | Q(pk__in=contact_ids)
     candidates, exact = found
     if exact:
-        return Q(pk__in=candidates.union(contact_ids))
+        return _pk_among(candidates[0].union(*candidates[1:], contact_ids, all=True))
     if Contact.objects.filter(_prefix_range("name", text)).exists():
-        checked = Customer.objects.filter(pk__in=candidates).filter(contains)
-        return Q(pk__in=_ids(checked).union(contact_ids))
+        checked = Customer.objects.filter(pk__in=_union(candidates)).filter(contains)
+        return _pk_among(_ids(checked).union(contact_ids, all=True))
     # The usual case, no contact by that name: the name check is made on the rows the list reads
     # anyway, in list order, so a page or a capped count checks about as many names as it shows.
     # Checked inside the id subquery, every candidate was read first: 10,590 rows for 石家庄
     # (0.2-0.3 s on SQLite). (With the contacts' ids OR-ed into this check, PostgreSQL took half
     # the table to match and walked it in list order: seconds for a rare fragment.)
-    return Q(pk__in=candidates) & contains
+    return _pk_among(_union(candidates)) & contains
+
+
+def _name_contains(text: str) -> Q:
+    """Name or short name contains `text`, ignoring case.
+
+    Chinese text has no case: then the plain `LIKE` gives the same rows as the case-insensitive
+    one, and PostgreSQL can estimate it from the name's statistics. For `UPPER(name) LIKE` it has
+    none and guesses one row, so for a dense fragment (属制品: 23,000 names) it read and sorted
+    every match instead of walking the list to the first page (0.4-0.8 s).
+    """
+    if text == text.upper() == text.lower():
+        return Q(name__contains=text) | Q(short_name__contains=text)
+    return Q(name__icontains=text) | Q(short_name__icontains=text)
 
 
 def _at_least(queryset: QuerySet[Any], count: int) -> bool:
@@ -117,30 +160,38 @@ def _at_least(queryset: QuerySet[Any], count: int) -> bool:
     return queryset.order_by()[:count].count() >= count
 
 
+# Past this many names starting with the letters, a manager's search walks the list in order.
+BROAD_PINYIN = 5_000
+
+
 def _pinyin_q(letters: str, scope: Scope | None) -> Q:
     initials = _prefix_range("name_initials", letters)
     spelled = _prefix_range("name_pinyin", letters)
     # The spelled-out pinyin counts too: `ch` starts 1,700 names' initials but 59,000 names'
     # pinyin (陈, 成, 常…).
-    broad = _at_least(Customer.objects.filter(initials), FREQUENT_GRAM) or _at_least(
-        Customer.objects.filter(spelled), FREQUENT_GRAM
+    broad = _at_least(Customer.objects.filter(initials), BROAD_PINYIN) or _at_least(
+        Customer.objects.filter(spelled), BROAD_PINYIN
     )
-    # PostgreSQL only, like the indexes (customers/0006): on SQLite walking the list or the id
-    # list in order is as fast, and the indexes misled its planner on every list.
-    if scope is not None and not scope.everything and connection.vendor == "postgresql":
+    if scope is not None and not scope.everything:
         # A user who sees some departments: read their share of the matches straight from the
-        # (department | owner, initials | pinyin) indexes. Walking the list (or every match) and
-        # dropping the rows of other departments read five times too many rows: 0.1-0.4 s for a
-        # thousand matches of `ch` on PostgreSQL.
+        # indexes. Walking the list (or every match) and dropping the rows of other departments
+        # read five times too many rows: 0.1-0.4 s for a thousand matches of `ch` on PostgreSQL,
+        # 0.1-1.1 s for `bt` on SQLite (10,753 names: the place name 包头).
         scoped = [Q(owner_id=scope.user_id)]
         if scope.department_ids:
             scoped.append(Q(department_id__in=sorted(scope.department_ids)))
+        if connection.vendor == "sqlite":
+            # SQLite: one pass over the letters' range of the (initials | pinyin, department,
+            # owner) indexes (customers/0008), the user's rows kept from the index entries.
+            scoped = [reduce(or_, scoped)]
+        # PostgreSQL: each half of the scope from its (department | owner, initials | pinyin, id)
+        # index (customers/0006).
         parts = [
             _ids(Customer.objects.filter(part, where)) for part in scoped for where in (initials, spelled)
         ]
         if not broad:
             parts.append(_ids(Contact.objects.filter(_prefix_range("name_initials", letters)), "customer_id"))
-        return Q(pk__in=parts[0].union(*parts[1:]))
+        return _pk_among(parts[0].union(*parts[1:], all=True))
     if broad:
         # Broad initials such as `zh` match a customer in every few: walking the list in order
         # fills a page at once, while building and sorting the full set of matching ids costs
@@ -151,13 +202,46 @@ def _pinyin_q(letters: str, scope: Scope | None) -> Q:
     ids = _ids(Customer.objects.filter(initials)).union(
         _ids(Customer.objects.filter(spelled)),
         _ids(Contact.objects.filter(_prefix_range("name_initials", letters)), "customer_id"),
+        all=True,
     )
-    return Q(pk__in=ids)
+    return _pk_among(ids)
 
 
 def _ids(queryset: QuerySet[Any], column: str = "pk") -> QuerySet[Any]:
-    """Only the ids, unordered: what a UNION of subqueries takes."""
+    """Only the ids, unordered: what a UNION of subqueries takes. (The unions are UNION ALL: an id
+    list with repeats means the same to `IN` and `= ANY`, and PostgreSQL hashed 77,616 ids to
+    remove repeats nobody needs: 30-50 ms.)"""
     return queryset.order_by().values_list(column, flat=True)
+
+
+def _union(parts: list[QuerySet[Any]]) -> QuerySet[Any]:
+    return parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+
+
+def _scoped(scope: Scope | None) -> bool:
+    """Whether the user sees only some departments (and their own customers)."""
+    return scope is not None and not scope.everything
+
+
+def _gram_ids(gram: str, scope: Scope | None) -> list[QuerySet[Any]]:
+    """Ids of the customers whose name holds `gram`, straight from the index; for a user who sees
+    some departments only theirs and the user's own, from the (gram, department | owner) indexes.
+    Several id lists (to be united): a UNION of index ranges, never an OR the planners would scan."""
+    rows = CustomerNameGram.objects.filter(gram=gram)
+    if scope is None or scope.everything:
+        return [_ids(rows, "customer_id")]
+    if scope.user_id is None:
+        return [_ids(rows.none(), "customer_id")]
+    parts = [_ids(rows.filter(owner_id=scope.user_id), "customer_id")]
+    if scope.department_ids:
+        parts.insert(0, _ids(rows.filter(department_id__in=sorted(scope.department_ids)), "customer_id"))
+    return parts
+
+
+def _gram_count(gram: str, scope: Scope | None, limit: int) -> int:
+    """How many of the user's customers hold `gram`, counting at most `limit` index entries per
+    range (an own customer of an own department counts twice: this is for choosing a plan)."""
+    return sum(part[:limit].count() for part in _gram_ids(gram, scope))
 
 
 # Pieces found in most company names select nothing; the fragment's other pieces are used instead.
@@ -166,40 +250,42 @@ COMMON_GRAMS = frozenset(
 )
 
 
-# Past this many names holding a fragment's rarest piece, checking each candidate (a customer row
-# read) costs more than scanning the list in order until a page of matches is found.
-FREQUENT_GRAM = 5_000
+# Past this many names (that the user may see) holding a fragment's rarest piece, reading their
+# ids and checking them costs more than scanning the list in order until the page and the capped
+# count are full. (At 5,000 a manager's 子有限, 18,000 names, scanned 55,000 rows for the count.)
+FREQUENT_GRAM = 25_000
 
 
-def _name_fragment_candidates(text: str) -> tuple[QuerySet[Any], bool] | None:
-    """Ids of customers whose name may contain `text`, through the bigram index, and whether they
-    all do; None when the fragment is one frequent piece."""
+def _name_fragment_candidates(text: str, scope: Scope | None) -> tuple[list[QuerySet[Any]], bool] | None:
+    """Ids of customers whose name may contain `text`, through the bigram index (as id lists to
+    unite, see `_gram_ids`), and whether they all do; None when the fragment's pieces are so
+    frequent that scanning the list in order finds its matches sooner."""
     compact = "".join(text.split()).lower()
-    grams = [compact[i : i + 2] for i in range(len(compact) - 1)]
-    useful = [gram for gram in dict.fromkeys(grams) if gram not in COMMON_GRAMS][:4]
-    if not useful:
-        return None
-    if len(compact) == 2:
+    grams = list(dict.fromkeys(compact[i : i + 2] for i in range(len(compact) - 1)))
+    useful = [gram for gram in grams if gram not in COMMON_GRAMS][:4]
+    if len(compact) == 2 and useful:
         # The fragment is one piece: the index alone answers, no customer row is read. (It also
         # finds 恒 丰 for 恒丰: the pieces are taken with spaces removed.)
-        return _ids(CustomerNameGram.objects.filter(gram=compact), "customer_id"), True
-    # Counting at most FREQUENT_GRAM index entries per piece costs a millisecond or two.
-    counts = {gram: CustomerNameGram.objects.filter(gram=gram)[:FREQUENT_GRAM].count() for gram in useful}
-    if len(useful) > 1 and all(count >= FREQUENT_GRAM for count in counts.values()):
-        # Tied at the limit: count further to tell the rarest (胶集 5,100 names, 橡胶 23,000).
-        counts = {
-            gram: CustomerNameGram.objects.filter(gram=gram)[: FREQUENT_GRAM * 10].count() for gram in useful
-        }
-    rarest, *others = sorted(useful, key=counts.__getitem__)
-    if counts[rarest] >= FREQUENT_GRAM and not others:
+        return _gram_ids(compact, scope), True
+    # A fragment of common pieces only (股份有, 责任公) is still worth reading from the index for a
+    # user who sees one department: a fifth of 股份's 77,900 names, where scanning the list for a
+    # thousand matches the user may see passes 65,000 rows.
+    pieces = useful or grams[:4]
+    if not pieces:
         return None
+    # Counting at most FREQUENT_GRAM index entries per piece costs a millisecond or two.
+    counts = {gram: _gram_count(gram, scope, FREQUENT_GRAM) for gram in pieces}
+    if all(count >= FREQUENT_GRAM for count in counts.values()):
+        if not useful or len(pieces) == 1:
+            return None
+        # Tied at the limit: count further to tell the rarest (胶集 5,100 names, 橡胶 23,000).
+        counts = {gram: _gram_count(gram, scope, FREQUENT_GRAM * 10) for gram in pieces}
     # Even when every piece is frequent (饲料 23,000 names, 料集 5,200) the rarest piece's names are
     # candidates enough: the check runs in list order and stops with the page. Scanning the whole
     # list in order instead had to pass most of the table to count a thousand matches an agent
     # may see (0.3-0.8 s). Intersecting two pieces' names made PostgreSQL guess a hundred
     # candidates where there were ten thousand, and check and sort them all.
-    candidates = CustomerNameGram.objects.filter(gram=rarest)
-    return _ids(candidates, "customer_id"), False
+    return _gram_ids(min(pieces, key=counts.__getitem__), scope), False
 
 
 @dataclass
@@ -236,6 +322,12 @@ def customer_list(*, user: Any, filters: CustomerFilters | None = None) -> Query
     if filters.province:
         qs = qs.filter(province=filters.province)
     order = SORTS.get(filters.sort, SORTS["newest"])
+    if filters.q and connection.vendor == "postgresql":
+        # The owners and departments of the page in two small queries, not joined: PostgreSQL
+        # cannot tell how many rows a search's id array holds (it assumes ten), so it hash-joined
+        # every match to them before sorting instead of walking the ids in list order to the
+        # 20th (`限责`: 77,616 rows joined, 0.6-0.9 s; see `_pk_among`).
+        return qs.prefetch_related("owner", "department").order_by(*order)
     return qs.select_related("owner", "department").order_by(*order)
 
 

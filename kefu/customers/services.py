@@ -274,10 +274,26 @@ def customer_reindex_name(customer: Customer) -> None:
     CustomerNameGram.objects.filter(customer=customer).delete()
     CustomerNameGram.objects.bulk_create(
         [
-            CustomerNameGram(customer=customer, gram=gram)
+            CustomerNameGram(
+                customer=customer,
+                gram=gram,
+                department_id=customer.department_id,
+                owner_id=customer.owner_id,
+            )
             for gram in sorted(bigrams(customer.name, customer.short_name))
         ]
     )
+
+
+def customer_reindex_scope(customers: Iterable[Customer]) -> None:
+    """Copy the customers' department and owner onto their name pieces (after an assignment)."""
+    groups: dict[tuple[int | None, int | None], list[int]] = {}
+    for customer in customers:
+        groups.setdefault((customer.department_id, customer.owner_id), []).append(customer.pk)
+    for (department_id, owner_id), ids in groups.items():
+        CustomerNameGram.objects.filter(customer_id__in=ids).update(
+            department_id=department_id, owner_id=owner_id
+        )
 
 
 def _apply_tier_policy(customer: Customer, *, actor: User | None, reason: str = "") -> None:
@@ -443,6 +459,8 @@ def customer_update(
             customer_reindex_phones(locked)
         if changed & {"name", "short_name"}:
             customer_reindex_name(locked)
+        elif changed & ASSIGNMENT_FIELDS:
+            customer_reindex_scope([locked])
     return locked
 
 
@@ -506,6 +524,7 @@ def customers_assign(
                 customer.department = department
             customer.version += 1
             customer.save(update_fields=["owner", "department", "version", "updated_at"])
+        customer_reindex_scope(visible)
     return len(visible)
 
 

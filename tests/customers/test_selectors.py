@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from kefu.customers import selectors, services
-from kefu.customers.models import ChurnPolicy, Customer, Lifecycle
+from kefu.customers.models import ChurnPolicy, Customer, CustomerNameGram, Lifecycle
 from tests.factories import make_contact, make_customer
 
 pytestmark = pytest.mark.django_db
@@ -201,6 +201,7 @@ def breadth(request, monkeypatch):
     meant for a million customers (a limit of one makes every term 'frequent')."""
     if request.param == "broad":
         monkeypatch.setattr(selectors, "FREQUENT_GRAM", 1)
+        monkeypatch.setattr(selectors, "BROAD_PINYIN", 1)
     return request.param
 
 
@@ -252,3 +253,71 @@ def test_the_list_count_is_the_same_however_the_database_orders_it(users, client
     response = client_as(users["manager"]).get("/customers/", {"q": "计数"})
     page = response.context["page_obj"]
     assert page.paginator.count == 3 and page.paginator.capped
+
+
+def gram_scopes(customer):
+    """The (department, owner) pairs the customer's name pieces carry: one pair, its own."""
+    return set(CustomerNameGram.objects.filter(customer=customer).values_list("department_id", "owner_id"))
+
+
+def test_name_pieces_carry_the_customers_department_and_owner(two_departments, users, departments, make_user):
+    agent, manager = two_departments, users["manager"]
+    customer = Customer.objects.get(name="长城润滑油商贸")
+    assert gram_scopes(customer) == {(agent.department_id, agent.pk)}
+    other = users["complaint_specialist"]
+    services.customer_update(actor=manager, customer=customer, data={"owner": other})
+    assert gram_scopes(customer) == {(agent.department_id, other.pk)}
+    services.customer_update(
+        actor=manager,
+        customer=customer,
+        data={"name": "长城润滑油物流", "department": departments["complaints"]},
+    )
+    assert gram_scopes(customer) == {(departments["complaints"].pk, other.pk)}
+    leaving = make_user("agent")
+    services.customers_assign(actor=manager, customer_ids=[customer.pk], owner=leaving, department=None)
+    assert gram_scopes(customer) == {(departments["complaints"].pk, leaving.pk)}
+    leaving.delete()
+    assert gram_scopes(customer) == {(departments["complaints"].pk, None)}
+
+
+@pytest.mark.parametrize("query", ["长城", "城机械", "机械商"])
+def test_agent_search_follows_a_customer_handed_to_another_department(
+    two_departments, users, departments, breadth, query
+):
+    agent, manager = two_departments, users["manager"]
+    moved = Customer.objects.get(name="长城机械商贸")
+    assert "长城机械商贸" in search(agent, query)
+    colleague = users["complaint_specialist"]
+    services.customers_assign(actor=manager, customer_ids=[moved.pk], owner=colleague, department=None)
+    assert "长城机械商贸" not in search(agent, query)
+    services.customers_assign(
+        actor=manager, customer_ids=[moved.pk], owner=None, department=departments["centre"]
+    )
+    assert "长城机械商贸" in search(agent, query)
+    assert "长城纸业商贸" not in search(agent, query)
+
+
+def test_fragment_with_latin_letters_ignores_case_and_chinese_fragment_matches_as_typed(users):
+    manager = users["manager"]
+    make_customer(actor=manager, name="杭州ABC精工机械有限公司")
+    make_customer(actor=manager, name="杭州abc精密机械有限公司")
+    assert search(manager, "abc精") == {"杭州ABC精工机械有限公司", "杭州abc精密机械有限公司"}
+    assert search(manager, "Bc精工") == {"杭州ABC精工机械有限公司"}
+    assert search(manager, "精工机") == {"杭州ABC精工机械有限公司"}
+
+
+@pytest.mark.parametrize("query", ["股份有", "有限公", "限公"])
+def test_fragment_of_common_pieces_finds_only_what_the_agent_may_see(users, departments, breadth, query):
+    agent, manager = users["agent"], users["manager"]
+    make_customer(actor=agent, name="长城润滑油股份有限公司")
+    make_customer(
+        actor=manager, name="长城机械股份有限公司", owner=agent, department=departments["complaints"]
+    )
+    make_customer(
+        actor=manager,
+        name="长城纸业股份有限公司",
+        owner=users["complaint_specialist"],
+        department=departments["complaints"],
+    )
+    assert search(agent, query) == {"长城润滑油股份有限公司", "长城机械股份有限公司"}
+    assert len(search(manager, query)) == 3
