@@ -111,12 +111,14 @@ def _register_routers() -> None:
     from kefu.customers.api import router as customers_router
     from kefu.tickets.api import router as tickets_router
     from kefu.tickets.mail_api import router as mail_router
+    from kefu.tickets.report_api import router as complaint_report_router
 
     api.add_router("/", accounts_router)
     api.add_router("/", customers_router)
     api.add_router("/", calendar_router)
     api.add_router("/", tickets_router)
     api.add_router("/", mail_router)
+    api.add_router("/", complaint_report_router)
 
 
 _register_routers()

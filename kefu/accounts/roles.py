@@ -104,6 +104,14 @@ TICKET_ADMIN = [
     "tickets.add_complaintcategory",
     "tickets.change_complaintcategory",
 ]
+# Weekly and monthly complaint reports and the monthly cause analysis (SPEC §4, §9).
+COMPLAINT_REPORT_READ = ["tickets.view_complaint_report", "tickets.view_complaintcauseanalysis"]
+COMPLAINT_REPORT_WRITE = [
+    *COMPLAINT_REPORT_READ,
+    "tickets.add_complaintcauseanalysis",
+    "tickets.change_complaintcauseanalysis",
+]
+COMPLAINT_REPORT_APPROVE = [*COMPLAINT_REPORT_WRITE, "tickets.approve_complaintcauseanalysis"]
 MANAGER = sorted(
     set(
         ARCHIVE
@@ -112,12 +120,14 @@ MANAGER = sorted(
         + LOGS
         + CALENDAR
         + TICKET_ADMIN
+        + COMPLAINT_REPORT_APPROVE
         + ["customers.approve_borrowrequest"]
     )
 )
 READ_ALL = [
     *CUSTOMER_READ,
     *TICKET_READ,
+    *COMPLAINT_REPORT_READ,
     "tickets.export_ticket",
     "customers.view_sensitive",
     "customers.export_customer",
@@ -146,6 +156,7 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
         [
             *ARCHIVE,
             *TICKET_LEAD,
+            *COMPLAINT_REPORT_READ,
             "core.view_operationlog",
             "accounts.view_user",
             "accounts.view_department",
@@ -160,6 +171,7 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
         [
             *CUSTOMER_WRITE,
             *TICKET_LEAD,
+            *COMPLAINT_REPORT_WRITE,
             "customers.view_sensitive",
             "customers.export_customer",
             "customers.assign_customer",
@@ -177,7 +189,7 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
         "complaint_specialist",
         "客诉专员",
         DataScope.OWN_DEPARTMENT,
-        [*CUSTOMER_WRITE, *TICKET_WORK],
+        [*CUSTOMER_WRITE, *TICKET_WORK, *COMPLAINT_REPORT_WRITE],
         "客诉专线与客诉处理",
     ),
     RoleDefinition("archive_specialist", "档案资料专员", DataScope.ALL, ARCHIVE, "客户档案、借阅与短信群发"),

@@ -22,6 +22,7 @@ class TicketsConfig(AppConfig):
                 "sla_manager_at",
                 "first_response_due_at",
                 "resolution_due_at",
+                "resolution_minutes",
             ],
         )
         auditlog.register(models.AfterSalesCase, exclude_fields=["updated_at"])
@@ -31,3 +32,4 @@ class TicketsConfig(AppConfig):
             models.TicketGroup, exclude_fields=["updated_at", "last_assignee"], m2m_fields={"members"}
         )
         auditlog.register(models.ComplaintCategory)
+        auditlog.register(models.ComplaintCauseAnalysis, exclude_fields=["updated_at", "version"])

@@ -35,7 +35,16 @@ from kefu.api import api
 from kefu.customers.importing import customer_import_start
 from kefu.customers.models import DocumentKind
 from kefu.customers.services import BORROW_ACTION_LABELS, borrow_request_create, document_upload
-from kefu.tickets.models import CannedReply, Ticket, TicketEvent, TicketGroup
+from kefu.tickets.models import (
+    CannedReply,
+    ComplaintCauseAnalysis,
+    MailStatus,
+    Ticket,
+    TicketEvent,
+    TicketGroup,
+    TicketMail,
+)
+from kefu.tickets.report_services import cause_analysis_save
 from kefu.tickets.services import TicketInput, ticket_create, ticket_group_save, ticket_reply
 from kefu.wsgi import application
 from tests.factories import make_contact, make_customer
@@ -133,6 +142,8 @@ def token_headers(make_user: Callable[..., User], django_capture_on_commit_callb
         event_id=list(TicketEvent.objects.filter(ticket__in=tickets).values_list("pk", flat=True)),
         reply_id=list(CannedReply.objects.values_list("pk", flat=True)[:5]),
         group_id=list(TicketGroup.objects.values_list("pk", flat=True)),
+        mail_id=list(TicketMail.objects.values_list("pk", flat=True)),
+        analysis_id=[_seed_cause_analysis(manager=manager).pk],
     )
     return {"Authorization": f"Bearer {key}"}
 
@@ -169,7 +180,25 @@ def _seed_tickets(*, manager: User, agent: User, customer: Any) -> list[Ticket]:
             kind="after_sales", channel="wangwang", subject="退货", after_sales={"case_type": "return"}
         ),
     )
-    return [inquiry, complaint, after_sales]
+    by_mail = ticket_create(
+        actor=agent,
+        data=TicketInput(
+            kind="inquiry", channel="email", subject="邮件咨询", contact_email="wang@example.com"
+        ),
+    )
+    reply = ticket_reply(actor=agent, ticket=by_mail, body="您好")
+    TicketMail.objects.filter(event=reply).update(status=MailStatus.FAILED, error="Connection refused")
+    return [inquiry, complaint, after_sales, by_mail]
+
+
+def _seed_cause_analysis(*, manager: User) -> ComplaintCauseAnalysis:
+    return cause_analysis_save(
+        actor=manager,
+        month=dt.date.today().replace(day=1),
+        department=None,
+        causes="送货延误",
+        proposals="约定发货时限",
+    )
 
 
 def test_fuzzed_document_is_the_one_served(db: Any) -> None:
