@@ -76,7 +76,7 @@ EXPECTED_TICKET_COLUMNS = [
     "resolution_due_at", "sla_at_risk_at", "sla_breach_at", "sla_manager_at", "sla_status",
     "first_responded_at", "paused_at", "paused_minutes", "escalation_level", "resolved_at",
     "closed_at", "complaint_step", "approval_state", "approved_by_id", "approved_at",
-    "category_id", "version",
+    "category_id", "version", "resolution_minutes",
 ]  # fmt: skip
 
 # --- what a call centre's tickets look like ------------------------------------------------------
@@ -338,6 +338,7 @@ def make_batch(bounds: tuple[int, int]) -> Batch:
         state = "open"
         first_responded = resolved = closed = paused_at = approved_at = approved_by = category = None
         paused_minutes = 0
+        resolution_minutes = None
         sla_status, level = "ok", 0
         complaint_step = 0
         approval = ""
@@ -345,6 +346,7 @@ def make_batch(bounds: tuple[int, int]) -> Batch:
         if answered:
             state = "closed"
             first_responded = resolved = closed = t0
+            resolution_minutes = 0
             resolution = rng.choice(REPLIES)
             due = deadlines(wt, t0, first_limit, resolution_limit, share, manager_after, False, 0)
             ev((tid, "reply", agent, t0, resolution, false, '{"answered": true}'))
@@ -393,8 +395,10 @@ def make_batch(bounds: tuple[int, int]) -> Batch:
                 resolved = max(wt.add(t0, int(resolution_limit * MINUTE * u) + waited), (fr or t0) + MINUTE)
                 closed = wt.add(resolved, rng.randrange(0, 16 * HOUR))
                 resolution = rng.choice(RESOLUTIONS)
+                # The working time to resolve, less waiting, as the service measures it.
+                resolution_minutes = int(resolution_limit * u)
                 if resolved > now:
-                    resolved = closed = None
+                    resolved = closed = resolution_minutes = None
                     state = "open"
                     active = True
                     end = now
@@ -513,7 +517,7 @@ def make_batch(bounds: tuple[int, int]) -> Batch:
                 true if answered else false, resolution, policy_id, ts(first_due), ts(resolution_due),
                 ts(at_risk_at), ts(breach_at), ts(manager_at), sla_status, ts(first_responded),
                 ts(paused_at), paused_minutes, level, ts(resolved), ts(closed), complaint_step, approval,
-                approved_by, ts(approved_at), category, 1 + len(events) // 2,
+                approved_by, ts(approved_at), category, 1 + len(events) // 2, resolution_minutes,
             ]
         )  # fmt: skip
 

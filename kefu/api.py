@@ -113,6 +113,7 @@ def _register_routers() -> None:
     from kefu.surveys.api import router as surveys_router
     from kefu.tickets.api import router as tickets_router
     from kefu.tickets.mail_api import router as mail_router
+    from kefu.tickets.report_api import router as complaint_report_router
     from kefu.visits.api import router as visits_router
 
     api.add_router("/", accounts_router)
@@ -123,6 +124,7 @@ def _register_routers() -> None:
     api.add_router("/", visits_router)
     api.add_router("/", surveys_router)
     api.add_router("/", messaging_router)
+    api.add_router("/", complaint_report_router)
 
 
 _register_routers()

@@ -164,6 +164,14 @@ MESSAGING_ADMIN = [
     "messaging.add_carepolicy",
     "messaging.change_holidaygreeting",
 ]
+# Weekly and monthly complaint reports and the monthly cause analysis (SPEC §4, §9).
+COMPLAINT_REPORT_READ = ["tickets.view_complaint_report", "tickets.view_complaintcauseanalysis"]
+COMPLAINT_REPORT_WRITE = [
+    *COMPLAINT_REPORT_READ,
+    "tickets.add_complaintcauseanalysis",
+    "tickets.change_complaintcauseanalysis",
+]
+COMPLAINT_REPORT_APPROVE = [*COMPLAINT_REPORT_WRITE, "tickets.approve_complaintcauseanalysis"]
 MANAGER = sorted(
     set(
         ARCHIVE
@@ -175,6 +183,7 @@ MANAGER = sorted(
         + VISIT_ADMIN
         + SURVEY_ADMIN
         + MESSAGING_ADMIN
+        + COMPLAINT_REPORT_APPROVE
         + ["customers.approve_borrowrequest"]
     )
 )
@@ -185,6 +194,7 @@ READ_ALL = [
     *TICKET_READ,
     *SURVEY_READ,
     *SURVEY_STATISTICS,
+    *COMPLAINT_REPORT_READ,
     "tickets.export_ticket",
     "customers.view_sensitive",
     "customers.export_customer",
@@ -216,6 +226,7 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
             *VISIT_LEAD,
             *SURVEY_LEAD,
             *MESSAGING_WORK,
+            *COMPLAINT_REPORT_READ,
             "core.view_operationlog",
             "accounts.view_user",
             "accounts.view_department",
@@ -236,6 +247,7 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
             "messaging.view_message",
             "messaging.view_optout",
             "messaging.add_optout",
+            *COMPLAINT_REPORT_WRITE,
             "customers.view_sensitive",
             "customers.export_customer",
             "customers.assign_customer",
@@ -257,7 +269,7 @@ ROLE_DEFINITIONS: list[RoleDefinition] = [
         "complaint_specialist",
         "客诉专员",
         DataScope.OWN_DEPARTMENT,
-        [*CUSTOMER_WRITE, *TICKET_WORK, *VISIT_WORK, *SURVEY_WORK],
+        [*CUSTOMER_WRITE, *TICKET_WORK, *VISIT_WORK, *SURVEY_WORK, *COMPLAINT_REPORT_WRITE],
         "客诉专线与客诉处理",
     ),
     RoleDefinition(

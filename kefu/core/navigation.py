@@ -39,6 +39,13 @@ SECTIONS: list[NavSection] = [
             NavItem(_("Ticket queues"), "tickets:list", "inboxes", "tickets.view_ticket", "/tickets/"),
             NavItem(_("Phone intake"), "tickets:intake", "telephone-plus", "tickets.add_ticket"),
             NavItem(_("New ticket"), "tickets:create", "plus-square", "tickets.add_ticket"),
+            NavItem(
+                _("Complaint reports"),
+                "tickets:complaint_report",
+                "bar-chart-line",
+                "tickets.view_complaint_report",
+                "/tickets/reports/",
+            ),
             NavItem(_("Time limits (SLA)"), "tickets:sla", "stopwatch", "tickets.view_slapolicy"),
             NavItem(_("Canned replies"), "tickets:canned", "chat-quote", "tickets.change_cannedreply"),
             NavItem(_("Ticket groups"), "tickets:groups", "people-fill", "tickets.change_ticketgroup"),

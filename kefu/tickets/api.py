@@ -19,7 +19,7 @@ from kefu.core.notifications import notifications_mark_read, unread_count
 from kefu.core.permissions import require_perm
 from kefu.core.schemas import ERRORS
 from kefu.customers.models import Contact, Customer
-from kefu.tickets import selectors, services, sla
+from kefu.tickets import mail_services, selectors, services, sla
 from kefu.tickets.models import (
     AfterSalesCase,
     CannedReply,
@@ -28,6 +28,7 @@ from kefu.tickets.models import (
     Ticket,
     TicketEvent,
     TicketGroup,
+    TicketMail,
 )
 from kefu.tickets.schemas import (
     AfterSalesOut,
@@ -45,6 +46,7 @@ from kefu.tickets.schemas import (
     DecisionIn,
     EventOut,
     EventPage,
+    MailOut,
     MarkedOut,
     NoteIn,
     NotificationPage,
@@ -80,7 +82,7 @@ class ApiRequest(HttpRequest):
 ERR = ERRORS
 
 # PATCH bodies: null means "leave as is", except where null is a value of its own.
-NULLABLE_TICKET_FIELDS = {"callback_due_at"}
+NULLABLE_TICKET_FIELDS = {"callback_due_at", "occurred_at"}
 NULLABLE_AFTER_SALES_FIELDS = {"quality_problem", "product_intact"}
 
 
@@ -255,6 +257,12 @@ def get_ticket(request: ApiRequest, ticket_id: int) -> Ticket:
 def update_ticket(request: ApiRequest, ticket_id: int, payload: TicketPatch) -> Ticket:
     data = payload.dict(exclude_unset=True)
     version = data.pop("version", None)
+    if data.get("category_id") is not None:
+        category = ComplaintCategory.objects.filter(pk=data["category_id"]).first()
+        if category is None:
+            raise _missing("category_id", data["category_id"])
+        data["category"] = category
+    data.pop("category_id", None)
     services.ticket_update(
         actor=request.user,
         ticket=_ticket(request, ticket_id),
@@ -322,6 +330,29 @@ def download_attachment(request: ApiRequest, ticket_id: int, event_id: int) -> F
     except FileNotFoundError as exc:
         raise NotFound() from exc
     return FileResponse(handle, as_attachment=True, filename=event.attachment_name)
+
+
+@router.get(
+    "/tickets/{ticket_id}/mails",
+    response={200: list[MailOut], **ERR},
+    summary="The ticket's email thread: received mail and replies with their delivery status",
+)
+def ticket_mails(request: ApiRequest, ticket_id: int) -> list[TicketMail]:
+    return list(selectors.ticket_mails(_ticket(request, ticket_id)))
+
+
+@router.post(
+    "/tickets/{ticket_id}/mails/{mail_id}/retry",
+    response={200: MailOut, **ERR},
+    summary="Send a reply whose delivery failed once more",
+)
+def retry_mail(request: ApiRequest, ticket_id: int, mail_id: int) -> TicketMail:
+    ticket = _ticket(request, ticket_id)
+    mail = selectors.ticket_mails(ticket).filter(pk=mail_id).first()
+    if mail is None:
+        raise NotFound()
+    mail_services.ticket_mail_retry(actor=request.user, mail=mail)
+    return TicketMail.objects.get(pk=mail.pk)
 
 
 @router.post(

@@ -25,6 +25,7 @@ class TicketsConfig(AppConfig):
                 # The reverse side of the after-sales case, which keeps its own history: diffing it
                 # cost every new ticket a query.
                 "after_sales",
+                "resolution_minutes",
             ],
         )
         auditlog.register(models.AfterSalesCase, exclude_fields=["updated_at"])
@@ -34,3 +35,4 @@ class TicketsConfig(AppConfig):
             models.TicketGroup, exclude_fields=["updated_at", "last_assignee"], m2m_fields={"members"}
         )
         auditlog.register(models.ComplaintCategory)
+        auditlog.register(models.ComplaintCauseAnalysis, exclude_fields=["updated_at", "version"])

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from kefu.accounts.models import Department, User
 from kefu.customers.models import Customer
-from kefu.tickets import services, sla
+from kefu.tickets import report_services, services, sla
 from kefu.tickets.models import (
     AssignMode,
     ComplaintCategory,
@@ -269,5 +269,28 @@ def load_ticket_demo(
         )
         _backdate(ticket, opened(rng.uniform(0, 6)))
         count += 1
+    # Dating back moved the resolutions across working days: measure them again.
+    Ticket.objects.update(resolution_minutes=None)
+    services.tickets_measure_resolution()
     services.tickets_check_sla(now=now)
+    _cause_analysis_demo(departments=departments, staff=staff)
     return count
+
+
+def _cause_analysis_demo(*, departments: dict[str, Department], staff: dict[str, User]) -> None:
+    """Last month's cause analysis of the complaint centre: written, submitted and approved."""
+    specialist, manager = staff["complaint_specialist"], staff["manager"]
+    last_month = (timezone.localdate().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    analysis = report_services.cause_analysis_save(
+        actor=specialist,
+        month=last_month,
+        department=departments["complaints"],
+        causes="物流配送延误占投诉总数四成,集中在月底促销期间;其次为上门服务未按预约时间到达。",
+        proposals="一、与物流公司约定促销期发货时限并纳入考核;二、上门服务提前一天电话确认时间;"
+        "三、每周例会通报超时投诉。",
+        follow_up_owner=staff["supervisor"],
+    )
+    analysis = report_services.cause_analysis_transition(actor=specialist, analysis=analysis, action="submit")
+    report_services.cause_analysis_transition(
+        actor=manager, analysis=analysis, action="approve", note="同意,下月例会跟进落实情况。"
+    )

@@ -6,6 +6,8 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -162,6 +164,98 @@ class AssignForm(forms.Form):
         self.fields["group"].queryset = TicketGroup.objects.filter(active=True)
 
 
+def _same(current: Any, entered: Any) -> bool:
+    """Whether a field was left as it was; the page shows times to the minute and "" for nothing."""
+    if isinstance(current, dt.datetime) or isinstance(entered, dt.datetime):
+        if current is None or entered is None:
+            return current is None and entered is None
+        return current.replace(second=0, microsecond=0) == entered.replace(second=0, microsecond=0)
+    return (current or "") == (entered or "")
+
+
+class TicketEditForm(forms.Form):
+    """The case details on the ticket page; only the fields the editor changed go to the service."""
+
+    subject = forms.CharField(label=_("Question / subject"), max_length=200)
+    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
+    severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices, required=False)
+    category = forms.ModelChoiceField(
+        label=_("Complaint category"), queryset=ComplaintCategory.objects.none(), required=False
+    )
+    description = forms.CharField(label=_("Event (what happened)"), required=False, widget=TEXTAREA)
+    occurred_at = forms.DateTimeField(label=_("Time of the event"), required=False, widget=DATETIME)
+    place = forms.CharField(label=_("Place"), max_length=200, required=False)
+    contact_name = forms.CharField(label=_("Contact person"), max_length=50, required=False)
+    contact_phone = forms.CharField(label=_("Contact phone"), max_length=40, required=False)
+    contact_qq = forms.CharField(label=_("QQ"), max_length=20, required=False)
+    contact_email = forms.CharField(label=_("Email"), max_length=254, required=False)
+    callback_due_at = forms.DateTimeField(label=_("Call back by"), required=False, widget=DATETIME)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    COLUMNS = {"subject": "col-md-8"}
+    INLINE_VALIDATE = {
+        "subject",
+        "severity",
+        "occurred_at",
+        "contact_phone",
+        "contact_qq",
+        "contact_email",
+        "callback_due_at",
+    }
+
+    def __init__(self, *args: Any, ticket: Any, reveal_phone: bool, **kwargs: Any) -> None:
+        if not args and "initial" not in kwargs:
+            kwargs["initial"] = self.initial_for(ticket, reveal_phone=reveal_phone)
+        super().__init__(*args, **kwargs)
+        self.ticket = ticket
+        self.reveal_phone = reveal_phone
+        self.validate_url = reverse("tickets:edit_validate", args=[ticket.pk])
+        if ticket.is_complaint:
+            self.fields["severity"].required = True
+            # A category no longer in use stays choosable on the complaint that already has it.
+            self.fields["category"].queryset = ComplaintCategory.objects.filter(
+                Q(active=True) | Q(pk=ticket.category_id or 0)
+            )
+        else:
+            del self.fields["severity"]
+            del self.fields["category"]
+        if not reveal_phone:
+            self.fields["contact_phone"].help_text = _(
+                "Shown masked to your role: leave it empty to keep the number, or type a new one."
+            )
+
+    @classmethod
+    def initial_for(cls, ticket: Any, *, reveal_phone: bool) -> dict[str, Any]:
+        initial = {name: getattr(ticket, name) for name in cls.base_fields if name not in ("category",)}
+        initial["category"] = ticket.category_id
+        initial["occurred_at"] = timezone.localtime(ticket.occurred_at) if ticket.occurred_at else None
+        initial["callback_due_at"] = (
+            timezone.localtime(ticket.callback_due_at) if ticket.callback_due_at else None
+        )
+        if not reveal_phone:
+            initial["contact_phone"] = ""
+        return initial
+
+    def changed_values(self) -> dict[str, Any]:
+        """The fields whose value differs from the ticket's, as the service takes them."""
+        data = self.cleaned_data
+        changes: dict[str, Any] = {}
+        for name in self.fields:
+            if name == "version":
+                continue
+            entered = data.get(name)
+            if name == "contact_phone" and not self.reveal_phone and not entered:
+                continue
+            current = self.ticket.category if name == "category" else getattr(self.ticket, name)
+            if name in ("priority", "severity", "subject", "description", "place") or name.startswith(
+                "contact"
+            ):
+                entered = (entered or "").strip()
+            if not _same(current, entered):
+                changes[name] = entered
+        return changes
+
+
 class NoteForm(forms.Form):
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -309,3 +403,35 @@ class ComplaintCategoryForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     sort_order = forms.IntegerField(label=_("Order"), min_value=0, initial=0, required=False)
     active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+
+# --- complaint reports -------------------------------------------------------------------------
+
+
+class CauseAnalysisForm(forms.Form):
+    """The monthly cause analysis; month and department come from the report it is written on."""
+
+    month = forms.CharField(widget=forms.HiddenInput, max_length=7)
+    department = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    causes = forms.CharField(label=_("Main causes"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    proposals = forms.CharField(
+        label=_("Proposals for improvement"), required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    follow_up_owner = forms.ModelChoiceField(
+        label=_("Follow-up owner"), queryset=User.objects.none(), required=False
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    COLUMNS = {"follow_up_owner": "col-12"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["follow_up_owner"].queryset = handlers()
+
+    def clean_month(self) -> dt.date:
+        value = self.cleaned_data["month"]
+        try:
+            year, month = (int(part) for part in value.split("-"))
+            return dt.date(year, month, 1)
+        except ValueError as exc:
+            raise forms.ValidationError(_("Choose a month.")) from exc

@@ -6,6 +6,7 @@ Mail-in has no staff actor: the mail server (through `kefu mail-in`) or an authe
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kefu.accounts.models import User
+from kefu.core.errors import Conflict, ValidationFailed
 from kefu.core.notifications import notify
+from kefu.core.permissions import require_perm, require_visible
 from kefu.customers.models import Contact, Customer
 from kefu.tickets import sla
 from kefu.tickets.mail import ParsedMail, parse_mail
@@ -22,6 +26,7 @@ from kefu.tickets.models import (
     Channel,
     EventKind,
     MailDirection,
+    MailStatus,
     Ticket,
     TicketEvent,
     TicketGroup,
@@ -169,6 +174,7 @@ def _add_to_thread(ticket: Ticket, parsed: ParsedMail) -> TicketEvent:
             sla.resume(locked, now=now)
         else:
             locked.resolved_at = None
+            locked.resolution_minutes = None
         locked.state = TicketState.OPEN
         _save(locked, None)
         _event(
@@ -296,25 +302,51 @@ def thread_headers(ticket: Ticket, *, exclude: str = "") -> dict[str, str]:
     return headers
 
 
+# A send that never reported back (the worker died mid-send) may be retried after this long.
+STALE_SENDING = dt.timedelta(minutes=10)
+
+
 @transaction.atomic
-def mail_record_sent(*, event: TicketEvent, message_id: str, address: str) -> None:
-    """Remember a reply's Message-ID before it leaves, so the customer's answer finds the ticket."""
-    TicketMail.objects.get_or_create(
-        message_id=message_id,
-        defaults={
-            "ticket_id": event.ticket_id,
-            "event": event,
-            "direction": MailDirection.OUT,
-            "address": address,
-        },
+def ticket_mail_retry(*, actor: User, mail: TicketMail) -> TicketMail:
+    """Send a reply whose delivery failed once more, to the ticket's address as it is now.
+
+    The same Message-ID is kept so the thread stays whole. The handler fixes a wrong address by
+    editing the ticket first; the retry is on the timeline.
+    """
+    require_perm(actor, "tickets.change_ticket")
+    require_visible(actor, mail.ticket)
+    ticket = _lock(mail.ticket)
+    row = TicketMail.objects.select_for_update().get(pk=mail.pk)
+    if row.direction != MailDirection.OUT or row.event_id is None:
+        raise Conflict(_("Only replies sent from here can be sent again."), code="not_outgoing")
+    now = timezone.now()
+    stuck = row.status == MailStatus.SENDING and (
+        row.status_at is None or row.status_at < now - STALE_SENDING
     )
+    if row.status != MailStatus.FAILED and not stuck:
+        raise Conflict(_("Only a failed delivery can be tried again."), code="not_failed")
+    if ticket.state == TicketState.ARCHIVED:
+        raise Conflict(_("An archived ticket cannot be changed."), code="archived")
+    if not ticket.contact_email:
+        raise ValidationFailed(
+            _("The ticket has no email address to send to; add one first."),
+            detail={"contact_email": [_("This field is required.")]},
+        )
+    row.status, row.status_at, row.error, row.permanent = MailStatus.QUEUED, now, "", False
+    row.save(update_fields=["status", "status_at", "error", "permanent"])
+    _event(
+        ticket,
+        EventKind.NOTE,
+        actor=actor,
+        internal=True,
+        data={"mail_retry": row.message_id, "to": ticket.contact_email, "reply": row.event_id},
+    )
+    event_id = row.event_id
+    transaction.on_commit(lambda: _deliver(event_id))
+    return row
 
 
-def mail_record_delivery(*, event: TicketEvent, **changes: Any) -> dict[str, Any]:
-    """Merge delivery facts into the event's data without losing what another writer put there."""
-    with transaction.atomic():
-        locked = TicketEvent.objects.select_for_update().get(pk=event.pk)
-        locked.data = {**locked.data, **changes}
-        locked.save(update_fields=["data"])
-    event.data = locked.data
-    return locked.data
+def _deliver(event_id: int) -> None:
+    from kefu.tickets.tasks import deliver_reply
+
+    deliver_reply(event_id)

@@ -311,6 +311,11 @@ class Ticket(TimeStampedModel):
     )
 
     version = models.PositiveIntegerField(default=1, editable=False)
+    # Working minutes from opening to resolution, less the time waited for the customer: kept when
+    # the ticket is resolved so the reports average and rank it in SQL, not ticket by ticket.
+    resolution_minutes = models.PositiveIntegerField(
+        _("resolution time (working minutes)"), null=True, blank=True, editable=False
+    )
 
     objects = TicketQuerySet.as_manager()
 
@@ -372,6 +377,9 @@ class Ticket(TimeStampedModel):
             models.Index(
                 fields=["id"], condition=Q(approval_state="requested"), name="ticket_approval_requested"
             ),
+            # The weekly and monthly complaint reports: a kind's tickets opened / closed in a period.
+            models.Index(fields=["kind", "created_at"], name="ticket_kind_created"),
+            models.Index(fields=["kind", "closed_at"], name="ticket_kind_closed"),
         ]
 
     def __str__(self) -> str:
@@ -407,6 +415,7 @@ class EventKind(models.TextChoices):
     APPROVAL = "approval", _("Approval")
     SLA = "sla", _("Time limit")
     CUSTOMER = "customer", _("Message from the customer")
+    CHANGE = "change", _("Details changed")
 
 
 class TicketEventQuerySet(ScopedQuerySet):
@@ -556,6 +565,15 @@ class MailDirection(models.TextChoices):
     OUT = "out", _("Sent")
 
 
+class MailStatus(models.TextChoices):
+    """Where an outgoing reply is on its way to the customer; received mail has none."""
+
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
 class TicketMail(models.Model):
     """One email of a ticket's thread, by its Message-ID.
 
@@ -571,6 +589,13 @@ class TicketMail(models.Model):
     direction = models.CharField(_("direction"), max_length=3, choices=MailDirection.choices)
     address = models.EmailField(_("address"), blank=True)
     created_at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    status = models.CharField(_("delivery"), max_length=10, choices=MailStatus.choices, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    error = models.CharField(_("delivery error"), max_length=500, blank=True)
+    # Set when the error is one that trying again unchanged will not cure (address refused).
+    permanent = models.BooleanField(_("refused for good"), default=False)
+    status_at = models.DateTimeField(_("delivery status since"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -580,3 +605,93 @@ class TicketMail(models.Model):
 
     def __str__(self) -> str:
         return self.message_id
+
+
+class CauseAnalysisState(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Awaiting approval")
+    APPROVED = "approved", _("Approved")
+
+
+class CauseAnalysisQuerySet(ScopedQuerySet):
+    pass
+
+
+class ComplaintCauseAnalysis(TimeStampedModel):
+    """The monthly cause analysis with proposals (SPEC §4), per department or for all of them.
+
+    Written by the complaint specialist or a supervisor, approved by the manager.
+    """
+
+    month = models.DateField(_("month"), help_text=_("The first day of the month analysed."))
+    department = models.ForeignKey(
+        "accounts.Department",
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Empty: all departments."),
+    )
+    causes = models.TextField(_("causes"))
+    proposals = models.TextField(_("proposals"))
+    follow_up_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("follow-up owner"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    state = models.CharField(
+        _("state"), max_length=10, choices=CauseAnalysisState.choices, default=CauseAnalysisState.DRAFT
+    )
+    written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("written by"), on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    decision_note = models.TextField(_("manager's note"), blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = CauseAnalysisQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-month", "department_id", "id"]
+        verbose_name = _("complaint cause analysis")
+        verbose_name_plural = _("complaint cause analyses")
+        permissions = [
+            ("view_complaint_report", _("Can see the complaint classification reports")),
+            ("approve_complaintcauseanalysis", _("Can approve monthly cause analyses")),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "department"],
+                condition=Q(department__isnull=False),
+                name="cause_analysis_month_department",
+            ),
+            models.UniqueConstraint(
+                fields=["month"], condition=Q(department__isnull=True), name="cause_analysis_month_all"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.department or ''}".strip()
+
+    @staticmethod
+    def scope_q(scope: Scope) -> Q:
+        """A department's analysis is seen where its tickets are; the all-department one by all readers."""
+        mine = (
+            Q(written_by_id=scope.user_id) | Q(follow_up_owner_id=scope.user_id) | Q(department__isnull=True)
+        )
+        if scope.department_ids:
+            return Q(department_id__in=sorted(scope.department_ids)) | mine
+        return mine

@@ -352,6 +352,20 @@ class EventOut(Schema):
     attachment_size: int
 
 
+class MailOut(Schema):
+    id: int
+    event_id: int | None
+    direction: str = Field(description="in: from the customer; out: a reply we sent")
+    message_id: str
+    address: str
+    created_at: dt.datetime
+    status: str = Field(description="Replies: queued, sending, sent or failed; empty for received mail")
+    attempts: int
+    error: str
+    permanent: bool = Field(description="The server refused for good; fix the address before retrying")
+    sent_at: dt.datetime | None
+
+
 class EventPage(Schema):
     count: int
     items: list[EventOut]
@@ -431,6 +445,10 @@ class TicketPatch(Schema):
     contact_qq: str | None = Field(default=None, max_length=20)
     contact_email: str | None = Field(default=None, max_length=254)
     place: str | None = Field(default=None, max_length=200)
+    occurred_at: Moment | None = Field(default=None, description="null clears the time of the event")
+    category_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="Complaints: the classification (step 7)"
+    )
     callback_due_at: Moment | None = Field(default=None, description="null clears the call-back")
     version: int | None = Field(
         default=None, ge=1, le=MAX_ID, description="The version you read; a stale one gets 409."
@@ -628,3 +646,99 @@ class NotificationsReadIn(Schema):
 
 class MarkedOut(Schema):
     marked: int
+
+
+# --- complaint reports ------------------------------------------------------------------------
+
+
+class ReportFilterIn(Schema):
+    period: Literal["week", "month"] = "month"
+    month: str = Field(default="", max_length=7, description="2026-11; empty: this month")
+    week: str = Field(default="", max_length=8, description="2026-W47 (ISO week); empty: this week")
+    department_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="A department of your data scope (with those below it)"
+    )
+
+
+class ReportPeriodOut(Schema):
+    kind: str
+    key: str
+    label: str
+    start: dt.date
+    end: dt.date = Field(description="The period's last day")
+
+
+class CountOut(Schema):
+    key: str | int
+    label: str
+    count: int
+
+
+class DayCountOut(Schema):
+    day: dt.date
+    count: int
+
+
+class CauseCountOut(Schema):
+    cause: str
+    count: int
+
+
+class ComplaintReportOut(Schema):
+    period: ReportPeriodOut
+    department_id: int | None
+    received: int
+    closed: int
+    still_open: int = Field(description="Received in the period and not closed yet")
+    breached: int = Field(description="Received in the period and past their time limit")
+    measured: int = Field(description="Closed complaints with a measured resolution time")
+    average_hours: float | None = Field(description="Average resolution, working hours")
+    p90_hours: float | None = Field(description="90 % were resolved within this many working hours")
+    by_category: list[CountOut]
+    by_severity: list[CountOut]
+    by_channel: list[CountOut]
+    by_department: list[CountOut]
+    by_day: list[DayCountOut]
+    top_causes: list[CauseCountOut]
+
+
+class CauseAnalysisOut(Schema):
+    id: int
+    month: dt.date
+    department: DepartmentRef | None
+    causes: str
+    proposals: str
+    follow_up_owner: UserRef | None
+    state: str
+    written_by: UserRef
+    submitted_at: dt.datetime | None
+    approved_by: UserRef | None
+    approved_at: dt.datetime | None
+    decision_note: str
+    version: int
+
+
+class CauseAnalysisFilterIn(Schema):
+    month: str = Field(default="", max_length=7, description="2026-11")
+    department_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+class CauseAnalysisIn(Schema):
+    month: dt.date = Field(description="Any day of the month analysed")
+    department_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="Empty: all departments")
+    causes: str = Field(max_length=20000)
+    proposals: str = Field(max_length=20000)
+    follow_up_owner_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+class CauseAnalysisPatch(Schema):
+    causes: str | None = Field(default=None, max_length=20000)
+    proposals: str | None = Field(default=None, max_length=20000)
+    follow_up_owner_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    version: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+class CauseTransitionIn(Schema):
+    action: Literal["submit", "approve", "return"]
+    note: str = Field(default="", max_length=5000)
+    version: int | None = Field(default=None, ge=1, le=MAX_ID)

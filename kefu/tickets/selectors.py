@@ -21,6 +21,7 @@ from kefu.tickets.models import (
     Ticket,
     TicketEvent,
     TicketGroup,
+    TicketMail,
     TicketState,
 )
 
@@ -179,6 +180,11 @@ def ticket_timeline(ticket: Ticket, *, include_internal: bool = True) -> QuerySe
     if not include_internal:
         events = events.filter(internal=False)
     return events
+
+
+def ticket_mails(ticket: Ticket) -> QuerySet[TicketMail]:
+    """The ticket's mail thread (the caller has checked the ticket is visible)."""
+    return TicketMail.objects.filter(ticket=ticket).select_related("ticket").order_by("created_at", "id")
 
 
 def customer_open_tickets(user: Any, customer_id: int) -> QuerySet[Ticket]:

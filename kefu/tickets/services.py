@@ -22,7 +22,7 @@ from kefu.core.numbering import next_number
 from kefu.core.permissions import require_perm, require_visible
 from kefu.core.phones import normalize_phone
 from kefu.customers.models import Contact, Customer
-from kefu.tickets import sla
+from kefu.tickets import outbound, sla
 from kefu.tickets.models import (
     AfterSalesCase,
     AfterSalesType,
@@ -333,6 +333,7 @@ def ticket_create(*, actor: User | None, data: TicketInput, skip_permission: boo
         ticket.answered_on_first_contact = True
         ticket.resolution = _text(data.answer, 20000)
         ticket.first_responded_at = ticket.resolved_at = ticket.closed_at = now
+        ticket.resolution_minutes = 0
         ticket.assignee = ticket.assignee or (actor if getattr(actor, "pk", None) else None)
     with acting(actor):
         ticket.save()
@@ -445,6 +446,7 @@ def ticket_reply(
     if attachment is not None:
         _attach(event, attachment)
     event.save()
+    outbound.queue_reply(event)
     if kind != EventKind.NOTE and locked.first_responded_at is None and locked.is_active:
         locked.first_responded_at = event.created_at
         if locked.paused_at is None:
@@ -606,6 +608,7 @@ def ticket_transition(
     if action == "reopen":
         locked.closed_at = None
         locked.resolved_at = None
+    locked.resolution_minutes = sla.resolution_minutes(locked)
     locked.state = transition.target
     _save(locked, actor)
     _event(
@@ -801,67 +804,157 @@ def complaint_decide(*, actor: User, ticket: Ticket, approve: bool, note: str = 
     return locked
 
 
+# Fields the ticket page and the API may change after intake; the rest follow from the workflow.
+EDITABLE_FIELDS = (
+    "subject",
+    "description",
+    "priority",
+    "severity",
+    "contact_name",
+    "contact_phone",
+    "contact_qq",
+    "contact_email",
+    "place",
+    "occurred_at",
+    "category",
+    "callback_due_at",
+)
+# Long texts are kept whole on the ticket (and in the audit log); the timeline shows their start.
+CHANGE_PREVIEW = 200
+
+
+def _change_value(name: str, value: Any) -> Any:
+    """A value as the timeline keeps it: readable, JSON-safe, short."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, ComplaintCategory):
+        return value.name
+    if name == "priority":
+        return str(Priority(value).label)
+    if name == "severity":
+        return str(Severity(value).label)
+    text = str(value)
+    return text if len(text) <= CHANGE_PREVIEW else text[:CHANGE_PREVIEW] + "…"
+
+
+def _refresh_sla_status(ticket: Ticket, now: dt.datetime) -> None:
+    """After new deadlines: the status follows them, and a ticket no longer late may escalate again."""
+    if ticket.sla_breach_at is not None and ticket.sla_breach_at <= now:
+        ticket.sla_status = SlaStatus.BREACHED
+        return
+    ticket.escalation_level = 0
+    if ticket.sla_at_risk_at is not None and ticket.sla_at_risk_at <= now:
+        ticket.sla_status = SlaStatus.AT_RISK
+    else:
+        ticket.sla_status = SlaStatus.OK
+
+
+def _edit_check(
+    ticket: Ticket, data: Mapping[str, Any]
+) -> tuple[TicketInput, ComplaintCategory | None, dict[str, list[str]]]:
+    """The edited values normalised as intake would, the category, and what is wrong with them."""
+    errors: dict[str, list[str]] = {}
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        for name in sorted(unknown):
+            errors[name] = [_("This field cannot be changed here.")]
+    probe = TicketInput(
+        kind=ticket.kind,
+        channel=ticket.channel,
+        subject=data.get("subject", ticket.subject),
+        description=data.get("description", ticket.description),
+        priority=data.get("priority", ticket.priority),
+        severity=data.get("severity", ticket.severity),
+        contact_name=data.get("contact_name", ticket.contact_name),
+        contact_phone=data.get("contact_phone", ticket.contact_phone),
+        contact_qq=data.get("contact_qq", ticket.contact_qq),
+        contact_email=data.get("contact_email", ticket.contact_email),
+        place=data.get("place", ticket.place),
+        occurred_at=data.get("occurred_at"),
+        callback_due_at=data.get("callback_due_at"),
+        after_sales={"case_type": AfterSalesType.RETURN},
+    )
+    errors.update(_validate_input(probe, None))
+    if ticket.is_complaint and "severity" in data and not probe.severity:
+        errors["severity"] = [_("A complaint needs a severity.")]
+    category = data.get("category", ticket.category)
+    if "category" in data:
+        if not ticket.is_complaint and category is not None:
+            errors["category"] = [_("Only complaints are classified.")]
+        elif category is not None and not category.active:
+            errors["category"] = [_("This category is no longer in use.")]
+        elif category is None and ticket.category_id is not None:
+            errors["category"] = [_("A classified complaint keeps a category; choose another one.")]
+    return probe, category, errors
+
+
+def ticket_update_problems(*, actor: User, ticket: Ticket, data: Mapping[str, Any]) -> dict[str, list[str]]:
+    """What ticket_update would refuse in these values, field by field; nothing is written."""
+    require_perm(actor, "tickets.change_ticket")
+    require_visible(actor, ticket)
+    return _edit_check(ticket, data)[2]
+
+
 @transaction.atomic
 def ticket_update(
     *, actor: User, ticket: Ticket, data: Mapping[str, Any], version: int | None = None
 ) -> Ticket:
-    """Edit the case details; a change of priority or kind recomputes the deadlines."""
+    """Edit the case details; each change goes on the timeline (from → to).
+
+    A change of priority recomputes the deadlines from the opening time under the ticket's own
+    SLA version, and the SLA status with them. `version` is the one the editor read: a stale
+    one is a Conflict and nothing is written.
+    """
     require_perm(actor, "tickets.change_ticket")
     require_visible(actor, ticket)
     locked = _lock(ticket, version=version)
     if locked.state == TicketState.ARCHIVED:
         raise Conflict(_("An archived ticket cannot be changed."), code="archived")
-    allowed = {
-        "priority",
-        "severity",
-        "subject",
-        "description",
-        "contact_name",
-        "contact_phone",
-        "contact_qq",
-        "contact_email",
-        "place",
-        "callback_due_at",
-    }
-    unknown = set(data) - allowed
-    if unknown:
-        raise ValidationFailed(
-            _("These fields cannot be changed here: %(f)s") % {"f": ", ".join(sorted(unknown))}
-        )
-    probe = TicketInput(
-        kind=locked.kind,
-        channel=locked.channel,
-        subject=data.get("subject", locked.subject),
-        description=data.get("description", locked.description),
-        priority=data.get("priority", locked.priority),
-        severity=data.get("severity", locked.severity),
-        contact_name=data.get("contact_name", locked.contact_name),
-        contact_phone=data.get("contact_phone", locked.contact_phone),
-        contact_qq=data.get("contact_qq", locked.contact_qq),
-        contact_email=data.get("contact_email", locked.contact_email),
-        place=data.get("place", locked.place),
-        callback_due_at=data.get("callback_due_at", None),
-        after_sales={"case_type": AfterSalesType.RETURN},
-    )
-    _require(_validate_input(probe, actor))
-    before = {name: getattr(locked, name) for name in allowed}
-    for name in allowed:
-        if name in data:
+    probe, category, errors = _edit_check(locked, data)
+    _require(errors)
+    before = {name: getattr(locked, name) for name in EDITABLE_FIELDS}
+    for name in EDITABLE_FIELDS:
+        if name == "category":
+            if "category" in data:
+                locked.category = category
+        elif name in data:
             setattr(locked, name, getattr(probe, name))
     if not locked.is_complaint:
         locked.severity = ""
-    changed = [name for name in allowed if getattr(locked, name) != before[name]]
+    changed = [name for name in EDITABLE_FIELDS if getattr(locked, name) != before[name]]
     if not changed:
         return locked
+    changes = {
+        name: [_change_value(name, before[name]), _change_value(name, getattr(locked, name))]
+        for name in changed
+    }
+    # The phone is kept as entered so the page can mask it for those who may not see it.
+    if "contact_phone" in changed:
+        changes["contact_phone"] = [before["contact_phone"], locked.contact_phone]
+    event_data: dict[str, Any] = {"changed": changed, "changes": changes}
     if "priority" in changed and locked.is_active and locked.paused_at is None:
+        due_before = [locked.first_response_due_at, locked.resolution_due_at]
         sla.schedule(locked)
+        _refresh_sla_status(locked, timezone.now())
+        event_data["deadlines"] = {
+            "first_response_due_at": [
+                _change_value("", due_before[0]),
+                _change_value("", locked.first_response_due_at),
+            ],
+            "resolution_due_at": [
+                _change_value("", due_before[1]),
+                _change_value("", locked.resolution_due_at),
+            ],
+        }
     _save(locked, actor)
     _event(
         locked,
-        EventKind.NOTE if "priority" not in changed else EventKind.SLA,
+        EventKind.SLA if "deadlines" in event_data else EventKind.CHANGE,
         actor=actor,
         internal=True,
-        data={"changed": changed},
+        data=event_data,
     )
     if "severity" in changed and locked.severity == Severity.MAJOR and locked.is_active:
         _report_major(locked, actor)
@@ -1142,6 +1235,31 @@ def _escalate(ids: list[int], *, level: int, now: dt.datetime, inbox: _Inbox) ->
         }
         inbox.add([*to, ticket.assignee], message, ticket_url(ticket))
     TicketEvent.objects.bulk_create(events)
+    return done
+
+
+def tickets_measure_resolution(*, batch_size: int = 1000, limit: int = 200000) -> int:
+    """Fill the resolution time of resolved tickets that lack it (older data); idempotent.
+
+    New resolutions are measured when they happen; this catches tickets resolved before the
+    column existed or loaded from elsewhere. Returns how many were measured.
+    """
+    from kefu.core.models import WorkingHours
+
+    hours = WorkingHours.in_force()
+    done = 0
+    while done < limit:
+        batch = list(
+            Ticket.objects.filter(resolved_at__isnull=False, resolution_minutes__isnull=True)
+            .only("id", "created_at", "resolved_at", "paused_minutes")
+            .order_by("id")[:batch_size]
+        )
+        if not batch:
+            break
+        for ticket in batch:
+            ticket.resolution_minutes = sla.resolution_minutes(ticket, hours=hours)
+        Ticket.objects.bulk_update(batch, ["resolution_minutes"])
+        done += len(batch)
     return done
 
 

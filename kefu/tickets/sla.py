@@ -113,3 +113,11 @@ def remaining(
     if now <= ticket.sla_breach_at:
         return calendar.working_time_between(now, ticket.sla_breach_at, hours=hours)
     return -calendar.working_time_between(ticket.sla_breach_at, now, hours=hours)
+
+
+def resolution_minutes(ticket: Ticket, *, hours: WorkingHours | None = None) -> int | None:
+    """Working minutes from opening to resolution, less the working time waited for the customer."""
+    if ticket.resolved_at is None:
+        return None
+    worked = calendar.working_time_between(ticket.created_at, ticket.resolved_at, hours=hours)
+    return max(0, int(worked.total_seconds() // 60) - ticket.paused_minutes)

@@ -13,6 +13,11 @@ def check_sla() -> services.SlaCheck:
     return services.tickets_check_sla()
 
 
+@db_periodic_task(crontab(minute="20", hour="2"))
+def measure_resolution() -> int:
+    return services.tickets_measure_resolution()
+
+
 @db_task(retries=3, retry_delay=60)
 def deliver_reply(event_id: int) -> bool:
     return outbound.deliver_reply(event_id)

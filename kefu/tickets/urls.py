@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kefu.tickets import views
+from kefu.tickets import report_views, views
 
 app_name = "tickets"
 
@@ -26,8 +26,18 @@ urlpatterns = [
     path("settings/groups/<int:pk>/edit/", views.group_edit, name="group_edit"),
     path("settings/categories/", views.categories_page, name="categories"),
     path("settings/categories/<int:pk>/edit/", views.category_edit, name="category_edit"),
+    path("reports/complaints/", report_views.complaint_report_page, name="complaint_report"),
+    path("reports/complaints/export/", report_views.complaint_report_export, name="complaint_report_export"),
+    path("reports/complaints/analysis/", report_views.cause_analysis_save, name="cause_analysis_save"),
+    path(
+        "reports/complaints/analysis/<int:pk>/<str:action>/",
+        report_views.cause_analysis_transition,
+        name="cause_analysis_transition",
+    ),
     path("<int:pk>/", views.ticket_detail, name="detail"),
     path("<int:pk>/reply/", views.ticket_reply, name="reply"),
+    path("<int:pk>/edit/", views.ticket_edit, name="edit"),
+    path("<int:pk>/edit/validate/", views.ticket_edit_validate, name="edit_validate"),
     path("<int:pk>/canned/", views.canned_insert, name="canned_insert"),
     path("<int:pk>/claim/", views.ticket_claim, name="claim"),
     path("<int:pk>/assign/", views.ticket_assign, name="assign"),
@@ -38,5 +48,6 @@ urlpatterns = [
     path("<int:pk>/after-sales/", views.after_sales_edit, name="after_sales"),
     path("<int:pk>/after-sales/remarks/", views.after_sales_remark, name="after_sales_remark"),
     path("<int:pk>/events/<int:event_pk>/download/", views.attachment_download, name="attachment"),
+    path("<int:pk>/mails/<int:mail_pk>/retry/", views.mail_retry, name="mail_retry"),
     path("<int:pk>/<str:action>/", views.ticket_transition, name="transition"),
 ]

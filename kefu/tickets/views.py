@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kefu.core.access import log_sensitive_access, log_sensitive_bulk
-from kefu.core.errors import DomainError, ValidationFailed
+from kefu.core.errors import Conflict, DomainError, ValidationFailed
 from kefu.core.excel import xlsx_response
 from kefu.core.masking import can_view_sensitive, masked
 from kefu.core.middleware import note_operation_target
@@ -26,7 +26,7 @@ from kefu.core.saved_filters import saved_filter_delete, saved_filter_save, save
 from kefu.customers import selectors as customer_selectors
 from kefu.customers import services as customer_services
 from kefu.customers.models import Customer
-from kefu.tickets import selectors, services, sla
+from kefu.tickets import mail_services, selectors, services, sla
 from kefu.tickets.forms import (
     AfterSalesForm,
     ApprovalRequestForm,
@@ -44,6 +44,7 @@ from kefu.tickets.forms import (
     SlaPolicyForm,
     SlaTargetFormSet,
     StepForm,
+    TicketEditForm,
     TicketGroupForm,
     handlers,
 )
@@ -55,6 +56,8 @@ from kefu.tickets.models import (
     Channel,
     ComplaintCategory,
     ComplaintStep,
+    EventKind,
+    MailDirection,
     Priority,
     Severity,
     SlaPolicy,
@@ -63,6 +66,7 @@ from kefu.tickets.models import (
     TicketEvent,
     TicketGroup,
     TicketKind,
+    TicketMail,
     TicketState,
 )
 from kefu.tickets.workflow import after_sales_blockers, available_actions, complaint_blockers
@@ -406,7 +410,7 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
     hours = WorkingHours.in_force()
     context: dict[str, Any] = {
         "ticket": ticket,
-        "events": list(selectors.ticket_timeline(ticket)),
+        **_timeline(ticket),
         "remaining": sla.remaining(ticket, hours=hours),
         "actions": _actions(user, ticket) if user.has_perm("tickets.change_ticket") else [],
         "can_work": user.has_perm("tickets.change_ticket"),
@@ -440,6 +444,11 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
         "decision_form": forms.get("decision_form") or DecisionForm(),
         "remark_form": forms.get("remark_form") or RemarkForm(),
         "transition_errors": forms.get("transition_errors") or {},
+        "can_edit": user.has_perm("tickets.change_ticket") and ticket.state != TicketState.ARCHIVED,
+        "edit_form": forms.get("edit_form")
+        or TicketEditForm(ticket=ticket, reveal_phone=can_view_sensitive(user)),
+        "edit_open": "edit_form" in forms,
+        "field_labels": _field_labels(),
     }
     if case is not None:
         context["after_sales_form"] = forms.get("after_sales_form") or AfterSalesForm(
@@ -459,6 +468,37 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
             detail="ticket",
         )
     return context
+
+
+def _timeline(ticket: Ticket) -> dict[str, Any]:
+    """The timeline as the page shows it: a mail's attachments under the mail they came with
+    (`mail_files`, by event id), and each reply with its outgoing mail (`outgoing`, by event id)."""
+    events = list(selectors.ticket_timeline(ticket).prefetch_related("mails"))
+    by_message = {
+        event.data["message_id"]: event.pk
+        for event in events
+        if event.kind in (EventKind.CUSTOMER, EventKind.CREATED) and event.data.get("message_id")
+    }
+    files: dict[int, list[TicketEvent]] = {}
+    outgoing: dict[int, TicketMail] = {}
+    shown = []
+    for event in events:
+        parent = (
+            by_message.get(event.data.get("message_id", "")) if event.kind == EventKind.ATTACHMENT else None
+        )
+        if parent is not None:
+            files.setdefault(parent, []).append(event)
+            continue
+        mail = next((m for m in event.mails.all() if m.direction == MailDirection.OUT), None)
+        if mail is not None:
+            outgoing[event.pk] = mail
+        shown.append(event)
+    return {"events": shown, "mail_files": files, "outgoing": outgoing}
+
+
+def _field_labels() -> dict[str, str]:
+    """What the timeline calls each changed field."""
+    return {name: str(Ticket._meta.get_field(name).verbose_name) for name in services.EDITABLE_FIELDS}
 
 
 def _render_detail(request: HttpRequest, ticket: Ticket, status: int = 200, **forms: Any) -> HttpResponse:
@@ -527,6 +567,80 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
     return _form_action(
         request, pk, ReplyForm, "reply_form", call, _("Added to the timeline."), anchor="timeline", files=True
     )
+
+
+@login_required
+@permission_required("tickets.view_ticket", raise_exception=True)
+@require_POST
+def ticket_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Save the edited details. A form read before someone else's change comes back with the
+    editor's values kept, the reason said, and the current version to save over it knowingly."""
+    ticket = _visible_ticket(request, pk)
+    reveal = can_view_sensitive(request.user)
+    form = TicketEditForm(request.POST, ticket=ticket, reveal_phone=reveal)
+    if not form.is_valid():
+        return _render_detail(request, ticket, edit_form=form)
+    changes = form.changed_values()
+    if not changes:
+        messages.info(request, _("Nothing was changed."))
+        return _to_ticket(ticket)
+    try:
+        services.ticket_update(
+            actor=request.user, ticket=ticket, data=changes, version=form.cleaned_data["version"]
+        )
+    except ValidationFailed as exc:
+        form_error_from_domain(form, exc)
+        return _render_detail(request, ticket, edit_form=form)
+    except Conflict as exc:
+        if exc.code != "conflict":
+            flash_domain_error(request, exc)
+            return _to_ticket(ticket)
+        current = _visible_ticket(request, pk)
+        data = request.POST.copy()
+        data["version"] = str(current.version)
+        form = TicketEditForm(data, ticket=current, reveal_phone=reveal)
+        form.is_valid()
+        form.add_error(
+            None,
+            _(
+                "Someone else changed this ticket while you were editing it. Your entries are kept "
+                "below; compare them with the ticket as it is now and save again."
+            ),
+        )
+        return _render_detail(request, current, status=409, edit_form=form)
+    except DomainError as exc:
+        flash_domain_error(request, exc)
+        return _to_ticket(ticket)
+    note_operation_target(request, ticket.number)
+    messages.success(request, _("The ticket details were saved."))
+    return _to_ticket(ticket)
+
+
+@login_required
+@permission_required("tickets.change_ticket", raise_exception=True)
+@require_POST
+def ticket_edit_validate(request: HttpRequest, pk: int) -> HttpResponse:
+    """Inline validation of the edit form: the field that changed comes back with its errors."""
+    ticket = _visible_ticket(request, pk)
+    form = TicketEditForm(request.POST, ticket=ticket, reveal_phone=can_view_sensitive(request.user))
+    name = request.POST.get("validate_field", "")
+    if name not in form.fields:
+        raise Http404
+    form.is_valid()
+    problems = [str(e) for e in form.errors.get(name, [])]
+    if not problems and hasattr(form, "cleaned_data") and name in form.cleaned_data:
+        value = form.cleaned_data[name]
+        if name in form.changed_values():
+            try:
+                found = services.ticket_update_problems(actor=request.user, ticket=ticket, data={name: value})
+            except DomainError as exc:
+                found = {name: [exc.message]}
+            problems = [str(p) for p in found.get(name, [])]
+    bound = form[name]
+    form.errors.pop(name, None)
+    for problem in problems:
+        form.add_error(name, problem)
+    return render(request, "includes/field.html", {"field": bound, "inline_validate": True})
 
 
 @login_required
@@ -686,6 +800,24 @@ def after_sales_remark(request: HttpRequest, pk: int) -> HttpResponse:
     return _form_action(
         request, pk, RemarkForm, "remark_form", call, _("The order remark was added."), anchor="after-sales"
     )
+
+
+@login_required
+@permission_required("tickets.view_ticket", raise_exception=True)
+@require_POST
+def mail_retry(request: HttpRequest, pk: int, mail_pk: int) -> HttpResponse:
+    ticket = _visible_ticket(request, pk)
+    mail = get_object_or_404(TicketMail.objects.select_related("ticket"), pk=mail_pk, ticket=ticket)
+    try:
+        mail_services.ticket_mail_retry(actor=request.user, mail=mail)
+    except DomainError as exc:
+        flash_domain_error(request, exc)
+    else:
+        note_operation_target(request, ticket.number)
+        messages.success(
+            request, _("The reply will be sent again to %(address)s.") % {"address": ticket.contact_email}
+        )
+    return _to_ticket(ticket, "timeline")
 
 
 @login_required

@@ -35,7 +35,16 @@ from kefu.api import api
 from kefu.customers.importing import customer_import_start
 from kefu.customers.models import DocumentKind
 from kefu.customers.services import BORROW_ACTION_LABELS, borrow_request_create, document_upload
-from kefu.tickets.models import CannedReply, Ticket, TicketEvent, TicketGroup
+from kefu.tickets.models import (
+    CannedReply,
+    ComplaintCauseAnalysis,
+    MailStatus,
+    Ticket,
+    TicketEvent,
+    TicketGroup,
+    TicketMail,
+)
+from kefu.tickets.report_services import cause_analysis_save
 from kefu.tickets.services import TicketInput, ticket_create, ticket_group_save, ticket_reply
 from kefu.visits.models import VisitScript
 from kefu.visits.services import VisitInput, visit_create, visits_plan_due
@@ -140,6 +149,8 @@ def token_headers(make_user: Callable[..., User], django_capture_on_commit_callb
         group_id=list(TicketGroup.objects.values_list("pk", flat=True)),
         visit_id=[v.pk for v in visits],
         script_id=list(VisitScript.objects.values_list("pk", flat=True)[:3]),
+        mail_id=list(TicketMail.objects.values_list("pk", flat=True)),
+        analysis_id=[_seed_cause_analysis(manager=manager).pk],
     )
     # Surveys and messaging both name their templates' path parameter template_id.
     for name, ids in [*_seed_surveys(manager=manager, customer=customers[0]).items(), *messaging.items()]:
@@ -205,7 +216,25 @@ def _seed_tickets(*, manager: User, agent: User, customer: Any) -> list[Ticket]:
             kind="after_sales", channel="wangwang", subject="退货", after_sales={"case_type": "return"}
         ),
     )
-    return [inquiry, complaint, after_sales]
+    by_mail = ticket_create(
+        actor=agent,
+        data=TicketInput(
+            kind="inquiry", channel="email", subject="邮件咨询", contact_email="wang@example.com"
+        ),
+    )
+    reply = ticket_reply(actor=agent, ticket=by_mail, body="您好")
+    TicketMail.objects.filter(event=reply).update(status=MailStatus.FAILED, error="Connection refused")
+    return [inquiry, complaint, after_sales, by_mail]
+
+
+def _seed_cause_analysis(*, manager: User) -> ComplaintCauseAnalysis:
+    return cause_analysis_save(
+        actor=manager,
+        month=dt.date.today().replace(day=1),
+        department=None,
+        causes="送货延误",
+        proposals="约定发货时限",
+    )
 
 
 def _seed_messaging(*, manager: User, customer: Any) -> dict[str, list[int]]:

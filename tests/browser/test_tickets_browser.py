@@ -107,3 +107,51 @@ def test_phone_complaint_from_an_unknown_number_through_approval_to_close(
     closed = Ticket.objects.get(pk=ticket.pk)
     assert closed.state == TicketState.CLOSED and closed.category == category
     expect(page.get_by_test_id("timeline")).to_contain_text("同意,尽快执行")
+
+
+def test_ticket_details_are_edited_inline_with_errors_at_the_field(
+    new_context: Callable[[], BrowserContext], browser_user: Callable[[str], User]
+) -> None:
+    supervisor = browser_user("supervisor")
+    ticket = services.ticket_create(
+        actor=supervisor,
+        data=services.TicketInput(
+            kind="inquiry", channel="hotline", subject="咨询保养", contact_phone="13812345678"
+        ),
+    )
+    page = signed_in(new_context().new_page(), supervisor)
+    page.goto(f"/tickets/{ticket.pk}/")
+    page.get_by_test_id("edit-toggle").click()
+    form = page.get_by_test_id("edit-form")
+    expect(form).to_be_visible()
+    # Leaving a field with a wrong value shows the reason under it before saving.
+    form.locator("[name=contact_phone]").fill("12345")
+    form.locator("[name=contact_phone]").press("Tab")
+    expect(page.locator('[data-field-error="contact_phone"]')).to_be_visible()
+    form = page.get_by_test_id("edit-form")
+    form.locator("[name=contact_phone]").fill("13900001111")
+    form.locator("[name=contact_phone]").press("Tab")
+    expect(page.locator('[data-field-error="contact_phone"]')).to_have_count(0)
+    form.locator("[name=subject]").fill("设备保养周期咨询")
+    form.locator("select[name=priority]").select_option("urgent")
+    page.get_by_test_id("edit-submit").click()
+
+    expect(page.get_by_test_id("ticket-title")).to_contain_text("设备保养周期咨询")
+    expect(page.locator('[data-change="subject"]')).to_contain_text("咨询保养")
+    expect(page.locator('[data-change="deadlines"]')).to_be_visible()
+    ticket.refresh_from_db()
+    assert (ticket.contact_phone, ticket.priority) == ("13900001111", "urgent")
+
+
+def test_complaint_report_draws_its_charts(
+    new_context: Callable[[], BrowserContext], browser_user: Callable[[str], User]
+) -> None:
+    manager = browser_user("manager")
+    services.ticket_create(
+        actor=manager, data=services.TicketInput(kind="complaint", channel="hotline", subject="送货延误")
+    )
+    page = signed_in(new_context().new_page(), manager)
+    page.goto("/tickets/reports/complaints/")
+    expect(page.locator('[data-figure="received"]')).to_have_text("1")
+    expect(page.locator('[data-source="category-chart"] canvas')).to_have_count(1)
+    expect(page.locator('[data-source="day-chart"] canvas')).to_have_count(1)

@@ -22,7 +22,15 @@ from kefu.accounts.models import User
 from kefu.accounts.roles import ROLE_CODES, ROLE_DEFINITIONS
 from kefu.tickets import services
 from kefu.tickets.api import router
-from kefu.tickets.models import CannedReply, EventKind, Ticket, TicketEvent, TicketGroup
+from kefu.tickets.models import (
+    CannedReply,
+    EventKind,
+    MailStatus,
+    Ticket,
+    TicketEvent,
+    TicketGroup,
+    TicketMail,
+)
 from kefu.tickets.services import TicketInput, ticket_create
 from tests.api_endpoints import ApiEndpoint
 
@@ -104,6 +112,13 @@ class World:
         )
 
     @cached_property
+    def failed_mail(self) -> TicketMail:
+        ticket = self._open(channel="email", contact_email="wang@example.com", subject="邮件工单")
+        reply = services.ticket_reply(actor=self.manager, ticket=ticket, body="您好")
+        TicketMail.objects.filter(event=reply).update(status=MailStatus.FAILED, error="Connection refused")
+        return TicketMail.objects.get(event=reply)
+
+    @cached_property
     def canned(self) -> CannedReply:
         return services.canned_reply_save(actor=self.manager, data={"title": "问候", "body": "您好"})
 
@@ -135,6 +150,8 @@ PATH_PARAMETERS = {
     "{w.awaiting_approval.pk}": "{ticket_id}",
     "{w.after_sales.pk}": "{ticket_id}",
     "{w.attachment.pk}": "{event_id}",
+    "{w.failed_mail.ticket_id}": "{ticket_id}",
+    "{w.failed_mail.pk}": "{mail_id}",
     "{w.canned.pk}": "{reply_id}",
     "{w.group.pk}": "{group_id}",
 }
@@ -185,6 +202,8 @@ ENDPOINTS = [
     ),
     Endpoint("POST", T + "/attachments", (VIEW,), 201, form=_photo),
     Endpoint("GET", T + "/events/{w.attachment.pk}/attachment", (VIEW,)),
+    Endpoint("GET", T + "/mails", (VIEW,)),
+    Endpoint("POST", "/tickets/{w.failed_mail.ticket_id}/mails/{w.failed_mail.pk}/retry", (VIEW, CHANGE)),
     Endpoint("POST", T + "/claim", (VIEW, CHANGE)),
     Endpoint(
         "POST",

@@ -30,6 +30,7 @@ from kefu.tickets.models import (
     Channel,
     EventKind,
     MailDirection,
+    MailStatus,
     Ticket,
     TicketEvent,
     TicketKind,
@@ -340,8 +341,8 @@ def test_reply_is_delivered_by_smtp_threaded_and_the_answer_comes_back(
     assert files[0].get_content_type() == "application/pdf"
 
     reply.refresh_from_db()
-    assert reply.data["delivery"] == "sent" and reply.data["attempts"] == 1
     outgoing = TicketMail.objects.get(direction=MailDirection.OUT)
+    assert outgoing.status == MailStatus.SENT and outgoing.attempts == 1 and outgoing.sent_at is not None
     assert outgoing.message_id == sent["Message-ID"] == reply.data["message_id"]
     assert outgoing.event == reply and outgoing.message_id.endswith("@service.example.cn>")
 
@@ -400,13 +401,146 @@ def test_failed_delivery_keeps_the_reply_and_records_the_failure(
         reply = services.ticket_reply(actor=users["agent"], ticket=ticket, body="您好，已处理。")
     reply.refresh_from_db()
     assert reply.body == "您好，已处理。"
-    assert reply.data["delivery"] == "failed" and reply.data["error"]
+    outgoing = TicketMail.objects.get(event=reply)
+    assert outgoing.status == MailStatus.FAILED and outgoing.error and not outgoing.permanent
     with pytest.raises(outbound.DeliveryFailed):
         outbound.deliver_reply(reply.pk)
-    reply.refresh_from_db()
-    assert reply.data["attempts"] == 2
+    outgoing.refresh_from_db()
+    assert outgoing.attempts == 2
     # The retry keeps the same Message-ID, so the thread stays whole once it gets through.
     assert TicketMail.objects.filter(direction=MailDirection.OUT).count() == 1
+
+
+class RefusingInbox(Inbox):
+    """A server that refuses one mailbox for good (550), as a real server does for a typo."""
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address.startswith("nobody@"):
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+@pytest.fixture
+def refusing_server(settings: Any) -> Iterator[Inbox]:
+    inbox = RefusingInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", controller.port, 10
+    settings.EMAIL_USE_TLS, settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = False, "", ""
+    settings.DEFAULT_FROM_EMAIL = "客服中心 <kefu@service.example.cn>"
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+def test_a_reply_on_an_email_ticket_is_queued_with_the_reply_itself(
+    users: dict[str, Any], centre_group: Any
+) -> None:
+    ticket = mail_receive(raw=mail()).ticket
+    reply = services.ticket_reply(actor=users["agent"], ticket=ticket, body="已收到，稍后答复")
+    queued = TicketMail.objects.get(event=reply)
+    assert queued.direction == MailDirection.OUT and queued.status == MailStatus.QUEUED
+    assert queued.address == "wang@example.com" and queued.message_id == reply.data["message_id"]
+
+
+def test_handler_retries_a_failed_delivery_and_it_goes_out_with_the_same_message_id(
+    users: dict[str, Any],
+    centre_group: Any,
+    settings: Any,
+    smtp_server: Inbox,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from kefu.tickets.mail_services import ticket_mail_retry
+
+    working_port = settings.EMAIL_PORT
+    settings.EMAIL_PORT = _free_port()  # nobody listens: the first attempt fails
+    ticket = mail_receive(raw=mail()).ticket
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = services.ticket_reply(actor=users["agent"], ticket=ticket, body="您好，问题已解决。")
+    failed = TicketMail.objects.get(event=reply)
+    assert failed.status == MailStatus.FAILED and failed.error and smtp_server.messages == []
+
+    settings.EMAIL_PORT = working_port
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_mail_retry(actor=users["agent"], mail=failed)
+    failed.refresh_from_db()
+    assert failed.status == MailStatus.SENT and failed.attempts == 2 and failed.error == ""
+    assert len(smtp_server.messages) == 1 and smtp_server.parsed()["Message-ID"] == failed.message_id
+    retry = ticket.events.filter(data__mail_retry=failed.message_id).get()
+    assert retry.actor == users["agent"] and retry.internal
+
+
+def test_an_address_refused_for_good_is_retried_after_the_handler_corrects_it(
+    users: dict[str, Any],
+    centre_group: Any,
+    refusing_server: Inbox,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from kefu.tickets.mail_services import ticket_mail_retry
+
+    ticket = mail_receive(raw=mail(sender="nobody@example.com")).ticket
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = services.ticket_reply(actor=users["agent"], ticket=ticket, body="您好。")
+    refused = TicketMail.objects.get(event=reply)
+    assert refused.status == MailStatus.FAILED and refused.permanent and "No such user" in refused.error
+    ticket.refresh_from_db()
+    services.ticket_update(actor=users["agent"], ticket=ticket, data={"contact_email": "wang@example.com"})
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_mail_retry(actor=users["agent"], mail=refused)
+    refused.refresh_from_db()
+    assert refused.status == MailStatus.SENT and refused.address == "wang@example.com"
+    assert refusing_server.messages[-1]["to"] == ["wang@example.com"]
+
+
+def test_only_a_failed_delivery_can_be_retried_and_only_by_a_handler(
+    users: dict[str, Any], centre_group: Any
+) -> None:
+    from kefu.core.errors import Conflict, PermissionDenied
+    from kefu.tickets.mail_services import ticket_mail_retry
+
+    ticket = mail_receive(raw=mail()).ticket
+    reply = services.ticket_reply(actor=users["agent"], ticket=ticket, body="您好")
+    queued = TicketMail.objects.get(event=reply)
+    with pytest.raises(Conflict):
+        ticket_mail_retry(actor=users["agent"], mail=queued)
+    TicketMail.objects.filter(pk=queued.pk).update(status=MailStatus.FAILED, error="timed out")
+    with pytest.raises(PermissionDenied):
+        ticket_mail_retry(actor=users["leader"], mail=queued)
+    inbound = TicketMail.objects.get(direction=MailDirection.IN)
+    with pytest.raises(Conflict):
+        ticket_mail_retry(actor=users["agent"], mail=inbound)
+    assert TicketMail.objects.get(pk=queued.pk).status == MailStatus.FAILED
+
+
+def test_ticket_page_shows_the_delivery_and_the_customers_mail_with_its_attachments(
+    users: dict[str, Any], centre_group: Any, client_as: Callable[..., Any]
+) -> None:
+    from django.urls import reverse
+
+    ticket = mail_receive(raw=mail(attachments=[("发票.pdf", b"%PDF-1.4 invoice", "application/pdf")])).ticket
+    answer = mail_receive(
+        raw=mail(
+            subject=f"Re: [{ticket.number}] 发票",
+            body="补充一张照片",
+            attachments=[("现场.jpg", b"\xff\xd8photo", "image/jpeg")],
+        )
+    )
+    assert answer.ticket == ticket
+    reply = services.ticket_reply(actor=users["agent"], ticket=ticket, body="已收到")
+    TicketMail.objects.filter(event=reply).update(status=MailStatus.FAILED, error="Connection refused")
+    page = client_as(users["agent"]).get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
+    assert 'data-delivery="failed"' in page and "Connection refused" in page
+    assert 'data-testid="mail-retry"' in page
+    assert page.count('data-testid="mail-attachments"') == 2 and "发票.pdf" in page and "现场.jpg" in page
+    assert 'data-testid="mail-from"' in page and "wang@example.com" in page
+    # A reader sees the status but gets no button.
+    reader = client_as(users["leader"]).get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
+    assert 'data-delivery="failed"' in reader and 'data-testid="mail-retry"' not in reader
 
 
 # --- kefu mail-in -----------------------------------------------------------------------------

@@ -25,15 +25,18 @@ from kefu.tickets.models import (
     CannedReply,
     ComplaintCategory,
     EventKind,
+    MailStatus,
     SlaPolicy,
     Ticket,
     TicketEvent,
     TicketGroup,
+    TicketMail,
     TicketState,
 )
 from kefu.tickets.services import TicketInput, ticket_create
 from tests.customers.conftest import count_queries, message_levels, xlsx_rows
 from tests.factories import make_customer
+from tests.tickets.test_reports import PAGES as REPORT_PAGES
 
 pytestmark = pytest.mark.django_db
 
@@ -115,6 +118,17 @@ class World:
         return services.ticket_reply(
             actor=self.manager, ticket=self.ticket, body="现场照片", kind=EventKind.NOTE, attachment=upload
         )
+
+    @cached_property
+    def failed_mail(self) -> TicketMail:
+        data = TicketInput(
+            kind="inquiry", channel="email", subject="邮件咨询", contact_email="wang@example.com"
+        )
+        ticket = ticket_create(actor=self.manager, data=data)
+        Ticket.objects.filter(pk=ticket.pk).update(created_by=self.user)
+        reply = services.ticket_reply(actor=self.manager, ticket=ticket, body="您好")
+        TicketMail.objects.filter(event=reply).update(status=MailStatus.FAILED, error="Connection refused")
+        return TicketMail.objects.get(event=reply)
 
     @cached_property
     def canned(self) -> CannedReply:
@@ -199,6 +213,13 @@ PAGES = [
     ),
     Page("attachment", VIEW, args=lambda w: [w.ticket.pk, w.attachment_event.pk]),
     Page(
+        "edit_validate",
+        ("tickets.view_ticket", "tickets.change_ticket"),
+        args=lambda w: [w.ticket.pk],
+        method="post",
+        data=lambda w: {"validate_field": "contact_qq", "contact_qq": "12a", "subject": "x", "version": 1},
+    ),
+    Page(
         "filter_save",
         VIEW,
         method="post",
@@ -236,6 +257,25 @@ ACTIONS = [
         lambda w: [w.ticket.pk],
         lambda w: {"kind": "reply", "body": "您好,已为您查询"},
         lambda w: w.ticket.events.filter(kind=EventKind.REPLY).exists(),
+    ),
+    Action(
+        "edit",
+        ("tickets.change_ticket",),
+        lambda w: [w.ticket.pk],
+        lambda w: {
+            "subject": "改过的标题",
+            "priority": "high",
+            "contact_phone": "13812345678",
+            "version": w.ticket.version,
+        },
+        lambda w: _state(w.ticket).subject == "改过的标题",
+    ),
+    Action(
+        "mail_retry",
+        ("tickets.change_ticket",),
+        lambda w: [w.failed_mail.ticket_id, w.failed_mail.pk],
+        lambda w: {},
+        lambda w: TicketMail.objects.get(pk=w.failed_mail.pk).status == MailStatus.QUEUED,
     ),
     Action(
         "claim",
@@ -363,7 +403,9 @@ def test_every_ticket_page_is_in_the_permission_table() -> None:
     names = {p.name for p in ticket_urls.urlpatterns if isinstance(p, URLPattern)}
     # The transition route serves every state change; "wait" stands for them here, the rest are
     # covered by the complaint flow below.
-    assert names - {"approval"} == {e.name for e in PAGES} | {e.name for e in ACTIONS}
+    # The complaint report's pages have their own table in test_reports.py.
+    reports = {e.name for e in REPORT_PAGES}
+    assert names - {"approval"} == {e.name for e in PAGES} | {e.name for e in ACTIONS} | reports
 
 
 # --- the queues ------------------------------------------------------------------------------------
