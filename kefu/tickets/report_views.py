@@ -129,6 +129,7 @@ def _export_rows(report: reports.ComplaintReport) -> Iterator[list[Any]]:
     yield [_("Still open (of those received)"), report.still_open]
     yield [_("Past the time limit"), report.breached]
     yield [_("Average resolution (working hours)"), report.average_hours]
+    # xgettext:no-python-format
     yield [_("90 % resolved within (working hours)"), report.p90_hours]
     sections = [
         (_("By category"), report.by_category),
