@@ -1,6 +1,6 @@
 """Server-side latency of the customer archive's hot paths, through Django's whole request stack.
 
-    python bench/latency.py [-n 300] [--warmup 20] [--seed 1] [--close-connections]
+    python bench/latency.py [-n 300] [--warmup 20] [--seed 1] [--close-connections] [--only search]
 
 Runs in-process with django.test.Client (middleware, views, templates and queries all count; no
 network, no WSGI server), signed in as the bench manager (sees everything) and as a bench agent
@@ -169,14 +169,18 @@ def operations(inputs: Inputs, n: int) -> list[Operation]:
     ]
 
 
-def measure(user: User, *, n: int, warmup: int, seed: int, close_connections: bool) -> list[Result]:
+def measure(
+    user: User, *, n: int, warmup: int, seed: int, close_connections: bool, only: list[str] | None = None
+) -> list[Result]:
     rng = random.Random(seed)
     client = Client()
     client.force_login(user)
     inputs = Inputs(user, rng, n + warmup)
     results = []
     for operation in operations(inputs, n + warmup):
-        urls = operation.urls(rng, n + warmup)
+        urls = operation.urls(rng, n + warmup)  # drawn for every operation: the same inputs with --only
+        if only and not any(word in operation.name for word in only):
+            continue
         samples: list[float] = []
         cpu: list[float] = []
         timed: list[tuple[float, str]] = []
@@ -216,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--users", default=f"{MANAGER},{AGENT}")
     parser.add_argument(
+        "--only", default="", help="comma-separated words: run only the operations whose name holds one"
+    )
+    parser.add_argument(
         "--slowest", action="store_true", help="also print the five slowest requests of each operation"
     )
     args = parser.parse_args(argv)
@@ -243,7 +250,12 @@ def main(argv: list[str] | None = None) -> int:
         seen = "everything" if scope.everything else f"departments {sorted(scope.department_ids)} and own"
         print(f"{username}: sees {seen}", flush=True)
         results += measure(
-            user, n=args.n, warmup=args.warmup, seed=args.seed, close_connections=args.close_connections
+            user,
+            n=args.n,
+            warmup=args.warmup,
+            seed=args.seed,
+            close_connections=args.close_connections,
+            only=[word for word in args.only.split(",") if word],
         )
 
     print()

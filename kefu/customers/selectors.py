@@ -125,8 +125,8 @@ def search_q(query: str, scope: Scope | None = None) -> Q:
     contains = _name_contains(text)
     found = _name_fragment_candidates(text, scope)
     if found is None:
-        # One character, or one frequent piece: matches are frequent, so the scan in list order
-        # fills the page early.
+        # One character, or pieces the user sees so often that the scan in list order fills the
+        # page and the capped count early.
         return contains | Q(pk__in=contact_ids)
     candidates, exact = found
     if exact:
@@ -216,11 +216,6 @@ def _ids(queryset: QuerySet[Any], column: str = "pk") -> QuerySet[Any]:
 
 def _union(parts: list[QuerySet[Any]]) -> QuerySet[Any]:
     return parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-
-
-def _scoped(scope: Scope | None) -> bool:
-    """Whether the user sees only some departments (and their own customers)."""
-    return scope is not None and not scope.everything
 
 
 def _gram_ids(gram: str, scope: Scope | None) -> list[QuerySet[Any]]:
