@@ -314,8 +314,14 @@ class Message(models.Model):
 
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     purpose = models.CharField(_("purpose"), max_length=12, choices=Purpose.choices)
+    # Each row is written once for every recipient of a campaign, so indexes are few: the customer
+    # and campaign columns lead the composite indexes below instead of having their own.
     customer = models.ForeignKey(
-        "customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE, related_name="messages"
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="messages",
+        db_index=False,
     )
     contact = models.ForeignKey(
         "customers.Contact",
@@ -332,7 +338,10 @@ class Message(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="messages",
+        db_index=False,
     )
+    # Templates and staff are hardly ever deleted; an index for that rare delete would be kept
+    # up to date on every recipient row.
     template = models.ForeignKey(
         MessageTemplate,
         verbose_name=_("template"),
@@ -340,6 +349,7 @@ class Message(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
     source = models.CharField(_("source"), max_length=60, blank=True)
     # A sender's own key for "this message once" (the birthday job's "birthday:2026:contact:12").
@@ -367,6 +377,7 @@ class Message(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
 
     objects = MessageQuerySet.as_manager()
