@@ -27,6 +27,7 @@ from kefu.messaging.schemas import (
     CampaignIn,
     CampaignOut,
     CampaignPage,
+    CampaignTransitionIn,
     CarePolicyIn,
     CarePolicyOut,
     InboundIn,
@@ -35,6 +36,8 @@ from kefu.messaging.schemas import (
     MessageIn,
     MessageOut,
     MessagePage,
+    MessageTemplateIn,
+    MessageTemplateOut,
     MessagingPolicyIn,
     MessagingPolicyOut,
     OptOutFilterIn,
@@ -44,10 +47,7 @@ from kefu.messaging.schemas import (
     PoliciesOut,
     PreviewIn,
     PreviewOut,
-    TemplateIn,
-    TemplateOut,
     TemplatePatch,
-    TransitionIn,
     WithdrawIn,
 )
 
@@ -91,26 +91,32 @@ def _log_addresses(request: ApiRequest, messages: list[Message]) -> None:
 # --- templates ----------------------------------------------------------------------------------
 
 
-@router.get("/messaging/templates", response={200: list[TemplateOut], **ERR}, summary="Message templates")
+@router.get(
+    "/messaging/templates", response={200: list[MessageTemplateOut], **ERR}, summary="Message templates"
+)
 def list_templates(request: ApiRequest) -> Any:
     require_perm(request.user, "messaging.view_messagetemplate")
     return list(selectors.templates(user=request.user)[:500])
 
 
-@router.post("/messaging/templates", response={201: TemplateOut, **ERR}, summary="Add a template")
-def create_template(request: ApiRequest, payload: TemplateIn) -> Status[MessageTemplate]:
+@router.post("/messaging/templates", response={201: MessageTemplateOut, **ERR}, summary="Add a template")
+def create_template(request: ApiRequest, payload: MessageTemplateIn) -> Status[MessageTemplate]:
     template = services.template_save(actor=request.user, data=payload.dict())
     return Status(201, template)
 
 
-@router.get("/messaging/templates/{template_id}", response={200: TemplateOut, **ERR}, summary="One template")
+@router.get(
+    "/messaging/templates/{template_id}", response={200: MessageTemplateOut, **ERR}, summary="One template"
+)
 def get_template(request: ApiRequest, template_id: int) -> Any:
     require_perm(request.user, "messaging.view_messagetemplate")
     return services.template_or_404(template_id)
 
 
 @router.patch(
-    "/messaging/templates/{template_id}", response={200: TemplateOut, **ERR}, summary="Change a template"
+    "/messaging/templates/{template_id}",
+    response={200: MessageTemplateOut, **ERR},
+    summary="Change a template",
 )
 def update_template(request: ApiRequest, template_id: int, payload: TemplatePatch) -> Any:
     require_perm(request.user, "messaging.view_messagetemplate")
@@ -179,7 +185,7 @@ def get_campaign(request: ApiRequest, campaign_id: int) -> Any:
     response={200: CampaignOut, **ERR},
     summary="Submit, approve, reject, start, pause, resume or cancel a campaign",
 )
-def transition_campaign(request: ApiRequest, campaign_id: int, payload: TransitionIn) -> Any:
+def transition_campaign(request: ApiRequest, campaign_id: int, payload: CampaignTransitionIn) -> Any:
     campaign = _campaign(request, campaign_id)
     services.campaign_transition(
         actor=request.user,

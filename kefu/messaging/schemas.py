@@ -29,7 +29,7 @@ def _reveal(context: Any) -> bool:
     return bool(request is not None and can_view_sensitive(request.user))
 
 
-class PageIn(Schema):
+class MessagingPageIn(Schema):
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
@@ -37,7 +37,7 @@ class PageIn(Schema):
 # --- templates ----------------------------------------------------------------------------------
 
 
-class TemplateIn(Schema):
+class MessageTemplateIn(Schema):
     name: str = Field(..., min_length=1, max_length=100)
     channel: ChannelValue = "sms"
     purpose: PurposeValue = "notice"
@@ -58,7 +58,7 @@ class TemplatePatch(Schema):
     active: bool | None = None
 
 
-class TemplateOut(Schema):
+class MessageTemplateOut(Schema):
     id: int
     name: str
     channel: str
@@ -74,7 +74,7 @@ class TemplateOut(Schema):
 # --- campaigns ----------------------------------------------------------------------------------
 
 
-class CustomerFilterIn(Schema):
+class CampaignFilterIn(Schema):
     """The customer list's filters (see GET /customers)."""
 
     q: str = Field("", max_length=100)
@@ -89,7 +89,7 @@ class CustomerFilterIn(Schema):
 
 class PreviewIn(Schema):
     template_id: int = Field(..., ge=1, le=MAX_ID)
-    filters: CustomerFilterIn = Field(default_factory=CustomerFilterIn)
+    filters: CampaignFilterIn = Field(default_factory=CampaignFilterIn)
     params: dict[str, str] = Field(default_factory=dict)
 
 
@@ -138,13 +138,13 @@ class CampaignPage(Schema):
     items: list[CampaignOut]
 
 
-class CampaignFilterIn(PageIn):
+class CampaignFilterIn(MessagingPageIn):
     state: StateValue | None = None
     purpose: PurposeValue | None = None
     q: str = Field("", max_length=100)
 
 
-class TransitionIn(Schema):
+class CampaignTransitionIn(Schema):
     action: ActionValue
     note: str = Field("", max_length=300)
     version: int | None = Field(None, ge=1, le=2**31 - 1)
@@ -190,7 +190,7 @@ class MessagePage(Schema):
     items: list[MessageOut]
 
 
-class MessageFilterIn(PageIn):
+class MessageFilterIn(MessagingPageIn):
     status: StatusValue | None = None
     channel: ChannelValue | None = None
     purpose: PurposeValue | None = None
@@ -247,7 +247,7 @@ class OptOutPage(Schema):
     items: list[OptOutOut]
 
 
-class OptOutFilterIn(PageIn):
+class OptOutFilterIn(MessagingPageIn):
     channel: ChannelValue | None = None
     active: bool | None = None
     customer: int | None = Field(None, ge=1, le=MAX_ID)
