@@ -18,29 +18,29 @@ from kefu.visits import selectors, services
 from kefu.visits.models import CadencePolicy, RetryPolicy, Visit, VisitEvent, VisitScript
 from kefu.visits.schemas import (
     ActivityIn,
-    AssignIn,
     AttemptIn,
-    BulkAssignIn,
     BulkCreateIn,
     BulkCreateOut,
-    BulkOut,
     CadencePolicyIn,
     CadencePolicyOut,
-    EventOut,
-    EventPage,
-    NoteIn,
-    PageIn,
-    QueueCountsOut,
     RetryPolicyIn,
     RetryPolicyOut,
     ScriptOut,
     ScriptPatch,
     StatsIn,
     StatsOut,
+    VisitAssignIn,
+    VisitBulkAssignIn,
+    VisitBulkOut,
+    VisitEventOut,
+    VisitEventPage,
     VisitFilterIn,
     VisitIn,
+    VisitNoteIn,
     VisitOut,
     VisitPage,
+    VisitPageIn,
+    VisitQueueCountsOut,
 )
 
 router = Router(tags=["visits"])
@@ -116,7 +116,9 @@ def create_visit(request: ApiRequest, payload: VisitIn) -> Status[Visit]:
     return Status(201, _visit(request, visit.pk))
 
 
-@router.get("/visits/queues", response={200: QueueCountsOut, **ERR}, summary="Open visits per list for me")
+@router.get(
+    "/visits/queues", response={200: VisitQueueCountsOut, **ERR}, summary="Open visits per list for me"
+)
 def visit_queue_counts(request: ApiRequest) -> dict[str, int]:
     _need(request, "visits.view_visit")
     return selectors.queue_counts(request.user)
@@ -161,10 +163,10 @@ def record_activity(request: ApiRequest, payload: ActivityIn) -> Status[Visit]:
 
 @router.post(
     "/visits/bulk/assign",
-    response={200: BulkOut, **ERR},
+    response={200: VisitBulkOut, **ERR},
     summary="Give many visits to one person; each id is done or failed",
 )
-def bulk_assign(request: ApiRequest, payload: BulkAssignIn) -> dict[str, Any]:
+def bulk_assign(request: ApiRequest, payload: VisitBulkAssignIn) -> dict[str, Any]:
     _need(request, "visits.bulk_visit")
     assignee = _user(payload.assignee_id, "assignee_id")
     assert assignee is not None
@@ -215,15 +217,17 @@ def get_visit(request: ApiRequest, visit_id: int) -> Visit:
     return _visit(request, visit_id)
 
 
-@router.get("/visits/{visit_id}/events", response={200: EventPage, **ERR}, summary="The visit's timeline")
-def visit_events(request: ApiRequest, visit_id: int, page: Query[PageIn]) -> dict[str, Any]:
+@router.get(
+    "/visits/{visit_id}/events", response={200: VisitEventPage, **ERR}, summary="The visit's timeline"
+)
+def visit_events(request: ApiRequest, visit_id: int, page: Query[VisitPageIn]) -> dict[str, Any]:
     events = selectors.visit_timeline(_visit(request, visit_id))
     return {"count": events.count(), "items": list(events[page.offset : page.offset + page.limit])}
 
 
 @router.post(
     "/visits/{visit_id}/attempts",
-    response={201: EventOut, **ERR},
+    response={201: VisitEventOut, **ERR},
     summary="Record a call and its outcome (a stale version answers 409)",
 )
 def record_attempt(request: ApiRequest, visit_id: int, payload: AttemptIn) -> Status[VisitEvent]:
@@ -246,7 +250,7 @@ def record_attempt(request: ApiRequest, visit_id: int, payload: AttemptIn) -> St
 @router.post(
     "/visits/{visit_id}/assign", response={200: VisitOut, **ERR}, summary="Give the visit to someone"
 )
-def assign_visit(request: ApiRequest, visit_id: int, payload: AssignIn) -> Visit:
+def assign_visit(request: ApiRequest, visit_id: int, payload: VisitAssignIn) -> Visit:
     assignee = _user(payload.assignee_id, "assignee_id")
     assert assignee is not None
     services.visit_assign(
@@ -260,7 +264,7 @@ def assign_visit(request: ApiRequest, visit_id: int, payload: AssignIn) -> Visit
 
 
 @router.post("/visits/{visit_id}/cancel", response={200: VisitOut, **ERR}, summary="Cancel an open visit")
-def cancel_visit(request: ApiRequest, visit_id: int, payload: NoteIn) -> Visit:
+def cancel_visit(request: ApiRequest, visit_id: int, payload: VisitNoteIn) -> Visit:
     services.visit_transition(
         actor=request.user,
         visit=_visit(request, visit_id),
@@ -272,7 +276,7 @@ def cancel_visit(request: ApiRequest, visit_id: int, payload: NoteIn) -> Visit:
 
 
 @router.post("/visits/{visit_id}/reopen", response={200: VisitOut, **ERR}, summary="Reopen a cancelled visit")
-def reopen_visit(request: ApiRequest, visit_id: int, payload: NoteIn) -> Visit:
+def reopen_visit(request: ApiRequest, visit_id: int, payload: VisitNoteIn) -> Visit:
     services.visit_transition(
         actor=request.user,
         visit=_visit(request, visit_id),
@@ -307,7 +311,7 @@ def _cadence_out(policy: CadencePolicy) -> dict[str, Any]:
     response={200: list[CadencePolicyOut], **ERR},
     summary="Cadence policy versions",
 )
-def cadence_policies(request: ApiRequest, page: Query[PageIn]) -> list[dict[str, Any]]:
+def cadence_policies(request: ApiRequest, page: Query[VisitPageIn]) -> list[dict[str, Any]]:
     _need(request, "visits.view_cadencepolicy")
     versions = CadencePolicy.objects.prefetch_related("rules")[page.offset : page.offset + page.limit]
     return [_cadence_out(policy) for policy in versions]

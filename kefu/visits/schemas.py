@@ -58,7 +58,7 @@ class VisitFilterIn(Schema):
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
-class PageIn(Schema):
+class VisitPageIn(Schema):
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
@@ -144,31 +144,31 @@ class ActivityIn(Schema):
     happened_at: Moment | None = None
 
 
-class AssignIn(Schema):
+class VisitAssignIn(Schema):
     assignee_id: int = Field(..., ge=1, le=MAX_ID)
     note: str = Field("", max_length=300)
     version: int | None = Field(None, ge=1, le=2**31 - 1)
 
 
-class NoteIn(Schema):
+class VisitNoteIn(Schema):
     note: str = Field("", max_length=300)
     version: int | None = Field(None, ge=1, le=2**31 - 1)
 
 
-class BulkAssignIn(Schema):
+class VisitBulkAssignIn(Schema):
     ids: list[int] = Field(..., min_length=1, max_length=1000)
     assignee_id: int = Field(..., ge=1, le=MAX_ID)
     note: str = Field("", max_length=300)
 
 
-class BulkFailure(Schema):
+class VisitBulkFailure(Schema):
     id: int
     message: str
 
 
-class BulkOut(Schema):
+class VisitBulkOut(Schema):
     done: list[int]
-    failed: list[BulkFailure]
+    failed: list[VisitBulkFailure]
 
 
 class BulkCreateIn(Schema):
@@ -194,7 +194,7 @@ class BulkCreateOut(Schema):
     created: int
 
 
-class EventOut(Schema):
+class VisitEventOut(Schema):
     id: int
     kind: str
     outcome: str
@@ -206,12 +206,12 @@ class EventOut(Schema):
     at: dt.datetime
 
 
-class EventPage(Schema):
+class VisitEventPage(Schema):
     count: int
-    items: list[EventOut]
+    items: list[VisitEventOut]
 
 
-class QueueCountsOut(Schema):
+class VisitQueueCountsOut(Schema):
     due: int
     overdue: int
     callbacks: int

@@ -25,6 +25,17 @@ def test_agent_works_a_due_visit_no_answer_twice_then_reaches_the_customer(
     new_context: Callable[[], BrowserContext], browser_user: Callable[[str], User]
 ) -> None:
     agent, supervisor = browser_user("agent"), browser_user("supervisor")
+    # Its own script, whatever defaults an earlier transactional test's flush left behind.
+    services.visit_script_save(
+        actor=browser_user("manager"),
+        purpose="return_visit",
+        data={
+            "greeting": "{customer_name}您好,我是客服人员{agent_name},请问您现在有时间吗?",
+            "ask_time": "不好意思打扰您了,请问您什么时候有时间?",
+            "questions": ["贵司对我司近期的产品和服务是否满意?", "贵司的污水运营是否正常?"],
+            "closing": "谢谢您对我们的支持,再见!",
+        },
+    )
     customer = make_customer(
         actor=supervisor,
         name="苏州清水环保科技有限公司",
