@@ -381,7 +381,6 @@ class SurveyResponse(models.Model):
         verbose_name_plural = _("survey responses")
         indexes = [
             models.Index(fields=["month", "department", "served_by", "tier"], name="survey_resp_statistics"),
-            models.Index(fields=["served_by", "month"], name="survey_resp_staff_month"),
         ]
 
     def __str__(self) -> str:
@@ -417,12 +416,6 @@ class SurveyAnswer(models.Model):
                 fields=["month", "department_key", "served_by_key", "tier", "score"],
                 condition=Q(score__isnull=False),
                 name="survey_ans_statistics",
-            ),
-            # A staff member's share of 很满意 in a month (the rewards' selector).
-            models.Index(
-                fields=["served_by_key", "month", "score"],
-                condition=Q(score__isnull=False),
-                name="survey_ans_staff_month",
             ),
         ]
 

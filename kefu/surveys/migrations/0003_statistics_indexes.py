@@ -49,19 +49,11 @@ class Migration(migrations.Migration):
             index=models.Index(condition=models.Q(('score__isnull', False)), fields=['month', 'department_key', 'served_by_key', 'tier', 'score'], name='survey_ans_statistics'),
         ),
         migrations.AddIndex(
-            model_name='surveyanswer',
-            index=models.Index(condition=models.Q(('score__isnull', False)), fields=['served_by_key', 'month', 'score'], name='survey_ans_staff_month'),
-        ),
-        migrations.AddIndex(
             model_name='surveyinvitation',
             index=models.Index(fields=['month', 'department', 'served_by', 'tier', 'state'], name='survey_inv_statistics'),
         ),
         migrations.AddIndex(
             model_name='surveyresponse',
             index=models.Index(fields=['month', 'department', 'served_by', 'tier'], name='survey_resp_statistics'),
-        ),
-        migrations.AddIndex(
-            model_name='surveyresponse',
-            index=models.Index(fields=['served_by', 'month'], name='survey_resp_staff_month'),
         ),
     ]
