@@ -15,7 +15,7 @@ from kefu.accounts.roles import ROLE_CODES, ROLE_DEFINITIONS
 from kefu.customers.models import Customer
 from kefu.surveys import services
 from kefu.surveys.models import SurveyInvitation, SurveyResponse, SurveySend, SurveyTemplate
-from tests.customers.conftest import xlsx_rows
+from tests.customers.conftest import count_queries, xlsx_rows
 from tests.factories import make_customer
 from tests.surveys.conftest import answers_for
 
@@ -233,3 +233,21 @@ def test_the_survey_list_masks_phones_for_roles_without_the_right(
     invite()
     html = client_as(users["agent"]).get("/surveys/").content.decode()
     assert "139****5678" in html and "13912345678" not in html
+
+
+def test_the_survey_list_query_count_does_not_grow_with_rows(
+    users: dict[str, User],
+    invite: Callable[..., SurveyInvitation],
+    general: SurveyTemplate,
+    client_as: Callable[[User], Client],
+) -> None:
+    client = client_as(users["manager"])
+    services.survey_response_submit(invitation=invite(), answers=answers_for(general))
+    client.get("/surveys/")
+    few, _page = count_queries(lambda: client.get("/surveys/"))
+    for _n in range(4):
+        services.survey_response_submit(invitation=invite(), answers=answers_for(general))
+        invite()
+    many, page = count_queries(lambda: client.get("/surveys/"))
+    assert page.content.decode().count('data-testid="survey-row"') == 9
+    assert many == few
