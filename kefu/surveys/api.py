@@ -25,7 +25,6 @@ from kefu.surveys.models import (
     SurveyTemplate,
 )
 from kefu.surveys.schemas import (
-    CountOut,
     FiguresOut,
     InvitationFilterIn,
     InvitationIn,
@@ -41,6 +40,7 @@ from kefu.surveys.schemas import (
     SendIn,
     SendOut,
     StatisticsIn,
+    SurveyCountOut,
     TemplateIn,
     TemplateOut,
     TemplatePage,
@@ -260,7 +260,7 @@ def get_response(request: ApiRequest, invitation_id: int) -> SurveyResponse:
 
 @router.post(
     "/surveys/sends/preview",
-    response={200: CountOut, **ERR},
+    response={200: SurveyCountOut, **ERR},
     summary="How many customers a sending would reach",
 )
 def preview_send(request: ApiRequest, payload: RecipientFilterIn) -> dict[str, int]:

@@ -63,6 +63,7 @@ class InvitationState(models.TextChoices):
 class DeliveryState(models.TextChoices):
     NONE = "", _("Nothing to deliver")
     TO_SEND_SMS = "to_send_sms", _("To send by SMS")
+    SMS_QUEUED = "sms_queued", _("Handed to member-care SMS")
     EMAILED = "emailed", _("Emailed")
     FAILED = "failed", _("Delivery failed")
 

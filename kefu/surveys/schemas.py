@@ -189,7 +189,7 @@ class RecipientFilterIn(Schema):
     department: int | None = Field(None, ge=1, le=MAX_ID)
 
 
-class CountOut(Schema):
+class SurveyCountOut(Schema):
     count: int
 
 

@@ -353,12 +353,16 @@ def survey_invitation_cancel(*, actor: User, invitation: SurveyInvitation) -> Su
 def _deliver_invitation(invitation: SurveyInvitation) -> str:
     """THE hand-off of survey links to the customer (SMS and email), in one place.
 
-    Email goes out now through Django's mail (the EMAIL_* settings). SMS is recorded as
-    "to send by SMS" with the full text and link in `delivery_text`: the messaging app
-    (kefu/messaging) will take these rows (delivery_state = to_send_sms) and send them — connect
-    it here. Returns the delivery state written.
+    Email goes out now through Django's mail (the EMAIL_* settings). SMS goes through member-care
+    messaging (its opt-outs, rate limit, provider and send log apply); if its survey template is
+    switched off, the invitation keeps the text for sending by hand ("to send by SMS").
+    Returns the delivery state written.
     """
-    if invitation.delivery_state in (DeliveryState.EMAILED, DeliveryState.TO_SEND_SMS):
+    if invitation.delivery_state in (
+        DeliveryState.EMAILED,
+        DeliveryState.TO_SEND_SMS,
+        DeliveryState.SMS_QUEUED,
+    ):
         return invitation.delivery_state  # idempotent: a retried job sends nothing twice
     link = survey_link(invitation)
     name = invitation.contact_name or invitation.customer.name
@@ -381,7 +385,9 @@ def _deliver_invitation(invitation: SurveyInvitation) -> str:
             raise
         state = DeliveryState.EMAILED
     elif invitation.channel == SurveyChannel.SMS:
-        state = DeliveryState.TO_SEND_SMS
+        state = _send_sms_link(invitation, link)
+        if state == DeliveryState.FAILED:
+            text = _("Not sent by SMS: the customer refused SMS or has no mobile number.") + "\n" + text
     else:
         return DeliveryState.NONE
     SurveyInvitation.objects.filter(pk=invitation.pk).update(
@@ -389,6 +395,33 @@ def _deliver_invitation(invitation: SurveyInvitation) -> str:
     )
     invitation.delivery_state, invitation.delivery_text, invitation.delivered_at = state, text, now
     return state
+
+
+# The member-care SMS template survey links go out with (seeded by messaging/0002_defaults).
+SURVEY_SMS_TEMPLATE_CODE = "SMS_SURVEY"
+
+
+def _send_sms_link(invitation: SurveyInvitation, link: str) -> str:
+    from kefu.messaging.models import Channel as MessageChannel
+    from kefu.messaging.models import MessageStatus, MessageTemplate
+    from kefu.messaging.services import message_send
+
+    template = MessageTemplate.objects.filter(
+        channel=MessageChannel.SMS, provider_code=SURVEY_SMS_TEMPLATE_CODE, active=True
+    ).first()
+    if template is None:
+        return DeliveryState.TO_SEND_SMS
+    message = message_send(
+        actor=None,
+        customer=invitation.customer,
+        channel=MessageChannel.SMS,
+        template=template,
+        params={"link": link},
+        source=f"surveys:{invitation.number}",
+        dedupe_key=f"survey-invitation:{invitation.pk}",
+        skip_permission=True,  # the invitation was checked when it was made; this runs in a job
+    )
+    return DeliveryState.FAILED if message.status == MessageStatus.SKIPPED else DeliveryState.SMS_QUEUED
 
 
 def invitation_deliver(invitation_id: int) -> str:

@@ -46,7 +46,7 @@ def test_agent_sends_a_survey_by_sms_and_sees_the_phone_masked(
     assert found["contact_phone"] == "139****5678"
     assert found["served_by"]["id"] == users["agent"].pk
     invitation = SurveyInvitation.objects.get(pk=found["id"])
-    assert invitation.delivery_state == "to_send_sms" and found["link"] in invitation.delivery_text
+    assert invitation.delivery_state == "sms_queued" and found["link"] in invitation.delivery_text
 
 
 def test_a_customer_out_of_scope_is_an_invalid_reference(

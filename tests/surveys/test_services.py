@@ -15,6 +15,8 @@ from kefu.accounts.models import User
 from kefu.core.errors import Conflict, PermissionDenied, ValidationFailed
 from kefu.core.models import Notification
 from kefu.customers.models import Customer
+from kefu.messaging.models import Message, MessageTemplate
+from kefu.messaging.services import opt_out_create
 from kefu.surveys import services
 from kefu.surveys.models import (
     DeliveryState,
@@ -64,16 +66,45 @@ def test_invitation_records_customer_subject_served_staff_department_and_tier(
     assert invitation.policy == SurveyPolicy.in_force()
 
 
-def test_sms_invitation_is_left_to_send_by_sms_with_the_full_link_and_text(
+def test_sms_invitation_goes_out_through_member_care_messaging_once(
     invite: Callable[..., SurveyInvitation],
 ) -> None:
     invitation = invite(channel="sms")
     invitation.refresh_from_db()
-    assert invitation.delivery_state == DeliveryState.TO_SEND_SMS
+    assert invitation.delivery_state == DeliveryState.SMS_QUEUED
     link = services.survey_link(invitation)
     assert link.startswith("http") and "/survey/" in link
     assert link in invitation.delivery_text
     assert "客户满意度调查表" in invitation.delivery_text
+    message = Message.objects.get(source=f"surveys:{invitation.number}")
+    assert message.channel == "sms" and link in message.body
+    # The delivery job running again sends nothing twice.
+    services.invitation_deliver(invitation.pk)
+    SurveyInvitation.objects.filter(pk=invitation.pk).update(delivery_state="")
+    services.invitation_deliver(invitation.pk)
+    assert Message.objects.filter(source=f"surveys:{invitation.number}").count() == 1
+
+
+def test_sms_invitation_to_a_customer_who_refused_sms_is_marked_not_sent(
+    invite: Callable[..., SurveyInvitation], customer: Any, users: Any
+) -> None:
+    opt_out_create(actor=users["manager"], customer=customer, channel="sms")
+    invitation = invite(channel="sms")
+    invitation.refresh_from_db()
+    assert invitation.delivery_state == DeliveryState.FAILED
+    assert "refused SMS" in invitation.delivery_text or "拒收" in invitation.delivery_text
+    assert Message.objects.get(source=f"surveys:{invitation.number}").status == "skipped"
+
+
+def test_sms_invitation_is_left_to_send_by_hand_when_the_survey_sms_template_is_off(
+    invite: Callable[..., SurveyInvitation],
+) -> None:
+    MessageTemplate.objects.filter(provider_code=services.SURVEY_SMS_TEMPLATE_CODE).update(active=False)
+    invitation = invite(channel="sms")
+    invitation.refresh_from_db()
+    assert invitation.delivery_state == DeliveryState.TO_SEND_SMS
+    assert services.survey_link(invitation) in invitation.delivery_text
+    assert not Message.objects.filter(source=f"surveys:{invitation.number}").exists()
 
 
 def test_email_invitation_mails_the_link(invite: Callable[..., SurveyInvitation]) -> None:
@@ -306,7 +337,7 @@ def test_closing_a_ticket_invites_its_customer_when_a_template_asks_for_it(
         ticket_transition(actor=users["agent"], ticket=ticket, action="close")
     invitation = SurveyInvitation.objects.get(template=template)
     assert invitation.subject == ticket and invitation.served_by == users["agent"]
-    assert invitation.channel == "sms" and invitation.delivery_state == DeliveryState.TO_SEND_SMS
+    assert invitation.channel == "sms" and invitation.delivery_state == DeliveryState.SMS_QUEUED
     # Idempotent: running the job again invites nobody twice.
     assert services.surveys_after_ticket_closed(ticket.pk) == []
     # A repair closes without this template's survey.
