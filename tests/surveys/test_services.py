@@ -92,7 +92,7 @@ def test_sms_invitation_to_a_customer_who_refused_sms_is_marked_not_sent(
     invitation = invite(channel="sms")
     invitation.refresh_from_db()
     assert invitation.delivery_state == DeliveryState.FAILED
-    assert "refused SMS" in invitation.delivery_text or "拒收" in invitation.delivery_text
+    assert "退订短信" in invitation.delivery_text or "refused SMS" in invitation.delivery_text
     assert Message.objects.get(source=f"surveys:{invitation.number}").status == "skipped"
 
 
