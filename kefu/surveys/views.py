@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kefu.core.access import log_sensitive_bulk
+from kefu.core.access import log_sensitive_access, log_sensitive_bulk
 from kefu.core.errors import DomainError, ValidationFailed
 from kefu.core.excel import xlsx_response
 from kefu.core.masking import can_view_sensitive, masked
@@ -85,6 +85,14 @@ def invitation_list(request: HttpRequest) -> HttpResponse:
     page = paginate(request, selectors.invitation_filter(request.user, params))
     reveal = can_view_sensitive(request.user)
     rows = [(i, masked(i.contact_phone, "phone", reveal=reveal)) for i in page.object_list]
+    log_sensitive_access(
+        actor=request.user,
+        objects=[i for i in page.object_list if i.contact_phone],
+        fields=["phone"],
+        channel="page",
+        request=request,
+        detail="survey list",
+    )
     return render(
         request,
         "surveys/invitation_list.html",

@@ -12,6 +12,7 @@ from django.test import Client
 
 from kefu.accounts.models import User
 from kefu.accounts.roles import ROLE_CODES, ROLE_DEFINITIONS
+from kefu.core.models import SensitiveAccess
 from kefu.customers.models import Customer
 from kefu.surveys import services
 from kefu.surveys.models import SurveyInvitation, SurveyResponse, SurveySend, SurveyTemplate
@@ -233,6 +234,17 @@ def test_the_survey_list_masks_phones_for_roles_without_the_right(
     invite()
     html = client_as(users["agent"]).get("/surveys/").content.decode()
     assert "139****5678" in html and "13912345678" not in html
+    assert not SensitiveAccess.objects.exists()
+
+
+def test_the_survey_list_logs_the_phones_it_shows_unmasked(
+    users: dict[str, User], invite: Callable[..., SurveyInvitation], client_as: Callable[[User], Client]
+) -> None:
+    invitation = invite()
+    html = client_as(users["manager"]).get("/surveys/").content.decode()
+    assert "13912345678" in html
+    access = SensitiveAccess.objects.get()
+    assert access.actor == users["manager"] and access.object_id == invitation.pk
 
 
 def test_the_survey_list_query_count_does_not_grow_with_rows(
