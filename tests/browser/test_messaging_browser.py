@@ -16,6 +16,7 @@ from kefu.accounts.models import User
 from kefu.messaging.models import Campaign, CampaignState, MessageTemplate
 from tests.browser.conftest import signed_in
 from tests.factories import make_customer
+from tests.seeds import load_defaults
 
 pytestmark = pytest.mark.browser
 
@@ -31,6 +32,7 @@ def test_archive_specialist_previews_and_sends_a_campaign_to_the_filtered_member
     for index, name in enumerate(["钱会员", "孙会员", "李会员"]):
         make_customer(actor=manager, name=name, kind="person", phone=f"1396666000{index}")
     make_customer(actor=manager, name="恒丰纸业有限公司", kind="company", phone="13966660009")
+    load_defaults("messaging", unless_exists="MessageTemplate")
     template = MessageTemplate.objects.get(name="会员服务通知")
 
     page = signed_in(new_context().new_page(), specialist)

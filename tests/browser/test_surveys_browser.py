@@ -18,6 +18,7 @@ from kefu.surveys import services
 from kefu.surveys.models import SurveyResponse, SurveyTemplate
 from tests.browser.conftest import signed_in
 from tests.factories import make_customer
+from tests.seeds import load_defaults
 
 pytestmark = pytest.mark.browser
 
@@ -31,6 +32,7 @@ def test_a_customer_answers_on_a_phone_and_a_dissatisfied_answer_opens_a_ticket_
     browser_user: Callable[[str], User],
     make_user: Callable[..., User],
 ) -> None:
+    load_defaults("surveys", unless_exists="SurveyTemplate")
     make_user("admin", username="root", is_superuser=True)
     agent, supervisor = browser_user("agent"), browser_user("supervisor")
     customer = make_customer(

@@ -13,6 +13,7 @@ from kefu.customers import services as customer_services
 from kefu.customers.models import Customer, Lifecycle
 from kefu.visits import services
 from kefu.visits.models import CadencePolicy, EventKind, Visit, VisitSource, VisitState
+from tests.seeds import load_defaults
 
 pytestmark = pytest.mark.django_db
 
@@ -170,6 +171,7 @@ def test_a_new_cadence_version_does_not_plan_a_period_twice(make_vip: Any, users
 
 @pytest.mark.django_db(transaction=True)
 def test_two_runs_at_once_plan_each_visit_once(make_vip: Any) -> None:
+    load_defaults("visits", unless_exists="CadencePolicy")
     for tier in "ABCABC":
         make_vip(tier)
     barrier = threading.Barrier(2)
