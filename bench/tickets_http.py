@@ -140,6 +140,29 @@ def server_cpu_seconds(root: int) -> float:
     return total / ticks
 
 
+def machine_cpu_seconds() -> float:
+    """CPU time spent by every process on the machine so far (busy time from /proc/stat)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(value) for value in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def database_server_pid() -> int:
+    """The local PostgreSQL server's main process, whose tree holds every backend; 0 for SQLite."""
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW data_directory")
+        directory = cursor.fetchone()[0]
+    try:
+        return int((Path(directory) / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+DATABASE_PID = 0
+
+
 @dataclass
 class Figure:
     name: str
@@ -151,10 +174,20 @@ class Figure:
     non_2xx: int
     socket_errors: int
     cpu_seconds: float = 0.0
+    database_cpu_seconds: float = 0.0
+    machine_cpu_seconds: float = 0.0
 
     @property
     def cpu_ms_per_request(self) -> float:
         return self.cpu_seconds * 1000 / self.requests if self.requests else 0.0
+
+    @property
+    def database_cpu_ms_per_request(self) -> float:
+        return self.database_cpu_seconds * 1000 / self.requests if self.requests else 0.0
+
+    @property
+    def machine_cpu_ms_per_request(self) -> float:
+        return self.machine_cpu_seconds * 1000 / self.requests if self.requests else 0.0
 
     @property
     def per_second(self) -> float:
@@ -168,8 +201,12 @@ def wrk(url: str, script: str, *, connections: int, duration: int, server: int =
     try:
         command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s", path, url]
         cpu_before = server_cpu_seconds(server) if server else 0.0
+        database_before = server_cpu_seconds(DATABASE_PID) if DATABASE_PID else 0.0
+        machine_before = machine_cpu_seconds()
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
         cpu = server_cpu_seconds(server) - cpu_before if server else 0.0
+        database = server_cpu_seconds(DATABASE_PID) - database_before if DATABASE_PID else 0.0
+        machine = machine_cpu_seconds() - machine_before
     finally:
         os.unlink(path)
     line = next(line for line in output.splitlines() if line.startswith("WRK_JSON "))
@@ -184,6 +221,8 @@ def wrk(url: str, script: str, *, connections: int, duration: int, server: int =
         non_2xx=data["non_2xx"],
         socket_errors=data["socket_errors"],
         cpu_seconds=cpu,
+        database_cpu_seconds=database,
+        machine_cpu_seconds=machine,
     )
 
 
@@ -296,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     ticket_paths = long_ticket_paths(agent, 400)
     rng.shuffle(ticket_paths)
     before = Ticket.objects.count()
+    global DATABASE_PID
+    DATABASE_PID = database_server_pid()
     connection.close()
 
     print(f"database: {database_label()}")
@@ -369,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Throughput, {args.connections} connections for {args.duration} s each")
     print(
         f"{'':<44} {'requests':>9} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'× floor':>8}"
-        f" {'cpu ms/req':>10} {'capacity/s':>10}  non-2xx"
+        f" {'cpu ms/req':>10} {'db cpu':>7} {'machine':>8} {'capacity/s':>10}  non-2xx"
     )
     cores = os.cpu_count() or 1
     for name, figure in throughput:
@@ -377,12 +418,16 @@ def main(argv: list[str] | None = None) -> int:
         capacity = cores * 1000 / figure.cpu_ms_per_request if figure.cpu_ms_per_request else 0
         print(
             f"{name:<44} {figure.requests:>9,} {figure.per_second:>8.1f} {figure.p50_ms:>8.1f}"
-            f" {figure.p99_ms:>8.1f} {ratio:>8.3f} {figure.cpu_ms_per_request:>10.2f} {capacity:>10.0f}"
-            f"  {figure.non_2xx + figure.socket_errors}"
+            f" {figure.p99_ms:>8.1f} {ratio:>8.3f} {figure.cpu_ms_per_request:>10.2f}"
+            f" {figure.database_cpu_ms_per_request:>7.2f} {figure.machine_cpu_ms_per_request:>8.2f}"
+            f" {capacity:>10.0f}  {figure.non_2xx + figure.socket_errors}"
         )
     print(
         "  cpu ms/req: CPU time of the server's processes (workers, job consumer) per answered request;"
-        f" capacity/s: {cores} CPUs divided by it, what the server could answer with the machine to itself"
+        " db cpu: the same for the PostgreSQL server's processes (0 on SQLite, whose work is in the"
+        " server's); machine: every process on the machine (wrk and anything else running included);"
+        f" capacity/s: {cores} CPUs divided by the server's cpu ms/req, what it could answer with the"
+        " machine to itself"
     )
     verdict = "PASS" if create.per_second >= CREATE_TARGET_PER_SECOND else "FAIL"
     print(

@@ -39,6 +39,17 @@ def calendar_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def policy_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """As the calendar: each test reads the policies in force afresh, and never on a timer."""
+    from kefu.core import policy_cache
+
+    policy_cache.reset()
+    monkeypatch.setattr(policy_cache, "REFRESH_SECONDS", 10**9)
+    yield
+    policy_cache.reset()
+
+
+@pytest.fixture(autouse=True)
 def separate_kept_rights(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rights kept in the cache are keyed by user id and access generation, and a test's rolled-back
     transaction hands both out again to the next test: each test gets its own keys."""

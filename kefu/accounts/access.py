@@ -51,6 +51,14 @@ def generation_subquery() -> Subquery:
     return Subquery(AccessGeneration.objects.filter(pk=1).values("value")[:1])
 
 
+def generation_sql() -> str:
+    """`generation_subquery` as SQL, for statements built without the ORM (core.rows)."""
+    from kefu.accounts.models import AccessGeneration
+
+    quote = connection.ops.quote_name
+    return f"(SELECT {quote('value')} FROM {quote(AccessGeneration._meta.db_table)} WHERE {quote('id')} = 1)"
+
+
 def _cache_key(user: User, generation: int) -> str:
     # The user's own row holds part of what the rights depend on; a change there makes a new key.
     # The database name keeps two installations (or test databases) sharing one Redis apart.

@@ -19,13 +19,14 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kefu.accounts.access import forget_access, generation_subquery
+from kefu.accounts.access import GENERATION_ATTRIBUTE, forget_access, generation_sql
 from kefu.accounts.models import ApiToken, DataScope, Department, Role, StaffGrade, User, hash_token
 from kefu.core.errors import NotFound, PermissionDenied, ValidationFailed
 from kefu.core.history import acting
 from kefu.core.permissions import require_perm
 from kefu.core.phones import normalize_phone
 from kefu.core.pinyin import pinyin_full
+from kefu.core.rows import one_row
 
 # Writing last_used_at on every request would turn each API read into a write.
 TOKEN_TOUCH_INTERVAL = dt.timedelta(minutes=5)
@@ -646,20 +647,26 @@ def staff_grade_delete(*, actor: User, grade: StaffGrade) -> None:
 def api_token_authenticate(*, key: str) -> User | None:
     if not key or not key.startswith("kefu_") or len(key) > 100:
         return None
-    token = (
-        ApiToken.objects.select_related("user")
-        .annotate(access_generation=generation_subquery())
-        .filter(key_hash=hash_token(key))
-        .first()
+    # Every API call starts here: two one-row statements built once (core.rows), not compiled
+    # each time — the ORM's compiling cost ten times the lookup itself.
+    token = one_row(
+        ApiToken,
+        by="key_hash",
+        value=hash_token(key),
+        fields=("user", "expires_at", "last_used_at", "revoked_at"),
+        extra={GENERATION_ATTRIBUTE: generation_sql()},
     )
-    if token is None or not token.is_usable or not token.user.is_active:
+    if token is None or not token.is_usable:
+        return None
+    user = one_row(User, by="id", value=token.user_id)
+    if user is None or not user.is_active:
         return None
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    # Read in the same query, so the user's rights can come from the cache (see access.py).
-    token.user.access_generation = token.access_generation
-    return token.user
+    # Read with the token, so the user's rights can come from the cache (see access.py).
+    setattr(user, GENERATION_ATTRIBUTE, getattr(token, GENERATION_ATTRIBUTE))
+    return user
 
 
 def _token_expiry(expires_at: dt.datetime) -> dt.datetime:

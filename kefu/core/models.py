@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from django.conf import settings
 from django.db import models
@@ -43,12 +43,27 @@ class EffectiveDatedPolicy(models.Model):
         ordering = ["-effective_from", "-id"]
         get_latest_by = ["effective_from", "id"]
 
+    # Versions read on every request (working hours, time limits) are kept per process
+    # (core.policy_cache); `kept_parts` names the related rows that belong to a version.
+    kept_in_process: ClassVar[bool] = False
+    kept_parts: ClassVar[tuple[str, ...]] = ()
+
     @classmethod
     def in_force(cls, on: dt.date | None = None) -> Self:
         on = on or timezone.localdate()
-        policy = (
-            cls._default_manager.filter(effective_from__lte=on).order_by("-effective_from", "-id").first()
-        )
+        if cls.kept_in_process:
+            from kefu.core import policy_cache
+
+            return policy_cache.in_force(cls, on)
+        return cls.read_in_force(on)
+
+    @classmethod
+    def read_in_force(cls, on: dt.date) -> Self:
+        """The version in force on the day, from the database."""
+        queryset = cls._default_manager.all()
+        if cls.kept_parts:
+            queryset = queryset.prefetch_related(*cls.kept_parts)
+        policy = queryset.filter(effective_from__lte=on).order_by("-effective_from", "-id").first()
         if policy is None:
             # The defaults migration loads one version; if an admin removed them all, the SPEC
             # defaults still apply rather than a crash.
@@ -195,6 +210,8 @@ class WorkingHours(EffectiveDatedPolicy):
     morning_end = models.TimeField(_("morning ends"), default=dt.time(12, 0))
     afternoon_start = models.TimeField(_("afternoon starts"), default=dt.time(13, 0))
     afternoon_end = models.TimeField(_("afternoon ends"), default=dt.time(18, 0))
+
+    kept_in_process = True
 
     class Meta(EffectiveDatedPolicy.Meta):
         verbose_name = _("working hours")

@@ -43,6 +43,19 @@ class ScopedQuerySet(models.QuerySet):
         return self.filter(self.model.scope_q(scope))
 
 
+def department_or_owner_covers(scope: Scope, instance: Any) -> bool:
+    """`department_or_owner_q` for one row in memory; False when its columns were not read (ask the database)."""
+    if scope.user_id is None or instance.pk is None:
+        return False
+    if {"department_id", "owner_id"} & instance.get_deferred_fields():
+        return False
+    return (
+        scope.everything
+        or instance.owner_id == scope.user_id
+        or (instance.department_id is not None and instance.department_id in scope.department_ids)
+    )
+
+
 def department_or_owner_q(scope: Scope, *, department: str = "department", owner: str = "owner") -> Q:
     mine = Q(**{f"{owner}_id": scope.user_id})
     if scope.department_ids:

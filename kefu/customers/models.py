@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from kefu.core.models import EffectiveDatedPolicy, TimeStampedModel
-from kefu.core.scoping import Scope, ScopedQuerySet, department_or_owner_q
+from kefu.core.scoping import Scope, ScopedQuerySet, department_or_owner_covers, department_or_owner_q
 
 
 class CustomerKind(models.TextChoices):
@@ -250,6 +250,10 @@ class Customer(TimeStampedModel):
     @staticmethod
     def scope_q(scope: Scope) -> Q:
         return department_or_owner_q(scope)
+
+    @staticmethod
+    def scope_covers(scope: Scope, customer: Customer) -> bool:
+        return department_or_owner_covers(scope, customer)
 
 
 class ContactQuerySet(ScopedQuerySet):

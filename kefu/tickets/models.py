@@ -152,6 +152,10 @@ class SlaPolicy(EffectiveDatedPolicy):
         _("escalate to the manager after a breach of (working minutes)"), default=120
     )
 
+    # Read by every new ticket: kept per process with its targets (core.policy_cache).
+    kept_in_process = True
+    kept_parts = ("targets",)
+
     class Meta(EffectiveDatedPolicy.Meta):
         verbose_name = _("SLA policy")
         verbose_name_plural = _("SLA policies")

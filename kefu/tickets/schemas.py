@@ -266,12 +266,18 @@ class TicketOut(TicketListOut):
     def resolve_complaint(obj: Any) -> dict[str, Any] | None:
         if not obj.is_complaint:
             return None
-        request = (
-            obj.events.filter(kind=EventKind.APPROVAL, data__action="request")
-            .order_by("-created_at", "-id")
-            .first()
-        )
-        steps = obj.steps.select_related("done_by").order_by("step")
+        request = None
+        if obj.approval_state != ApprovalState.NONE:  # never asked: no request to read
+            request = (
+                obj.events.filter(kind=EventKind.APPROVAL, data__action="request")
+                .order_by("-created_at", "-id")
+                .first()
+            )
+        known = getattr(obj, "_prefetched_objects_cache", {}).get("steps")
+        if known is not None:  # a new complaint carries its step 1 (see services.ticket_create)
+            steps = sorted(known, key=lambda record: (record.step, record.pk))
+        else:
+            steps = obj.steps.select_related("done_by").order_by("step")
         return {
             "step": obj.complaint_step,
             "step_label": str(ComplaintStep(obj.complaint_step).label)

@@ -233,3 +233,52 @@ def test_ticket_input_is_one_shape_for_every_channel(users: dict[str, Any]) -> N
         skip_permission=True,
     )
     assert ticket.created_by is None and ticket.department is None
+
+
+def test_intake_for_a_customer_outside_the_scope_is_refused_whatever_columns_were_read(
+    users: dict[str, Any], make_user: Any
+) -> None:
+    from kefu.core.errors import NotFound
+    from kefu.customers.models import Customer
+    from tests.factories import make_customer
+
+    stranger = make_customer(actor=make_user("agent", department="tech"), department=None)
+    for customer in (stranger, Customer.objects.only("id", "name").get(pk=stranger.pk)):
+        with pytest.raises(NotFound):
+            ticket_create(
+                actor=users["agent"],
+                data=TicketInput(kind="inquiry", channel="hotline", subject="问", customer=customer),
+            )
+    assert not Ticket.objects.exists()
+
+
+def test_intake_for_a_customer_in_scope_needs_no_second_look(users: dict[str, Any]) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import make_customer
+
+    customer = make_customer(actor=users["agent"])
+    with CaptureQueriesContext(connection) as context:
+        ticket_create(
+            actor=users["agent"],
+            data=TicketInput(kind="inquiry", channel="hotline", subject="问", customer=customer),
+        )
+    assert not [query for query in context.captured_queries if "customers_customer" in query["sql"]]
+
+
+def test_the_timeline_records_the_opening_and_the_audit_log_the_changes_after(
+    open_ticket: Any, users: dict[str, Any]
+) -> None:
+    from auditlog.models import LogEntry
+
+    from kefu.tickets.selectors import ticket_history
+
+    ticket = open_ticket()
+    assert ticket.events.filter(kind=EventKind.CREATED).exists()
+    assert not LogEntry.objects.get_for_object(ticket).exists()
+    services.ticket_update(
+        actor=users["agent"], ticket=ticket, data={"priority": "urgent"}, version=ticket.version
+    )
+    [entry] = ticket_history(ticket)
+    assert entry.changes_dict["priority"][1] == "urgent"
