@@ -21,7 +21,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import F, Subquery
+from django.db.models import F
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from kefu.core.scoping import Scope
@@ -44,15 +44,8 @@ class Access:
     scope: Scope
 
 
-def generation_subquery() -> Subquery:
-    """The current access generation, to annotate onto the query that loads the signed-in user."""
-    from kefu.accounts.models import AccessGeneration
-
-    return Subquery(AccessGeneration.objects.filter(pk=1).values("value")[:1])
-
-
 def generation_sql() -> str:
-    """`generation_subquery` as SQL, for statements built without the ORM (core.rows)."""
+    """The current access generation as a subquery, read in the same statement as the signed-in user."""
     from kefu.accounts.models import AccessGeneration
 
     quote = connection.ops.quote_name
