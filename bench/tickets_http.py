@@ -47,8 +47,9 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count
 from django.test import Client
+from django.utils import timezone
 
-from kefu.accounts.models import User
+from kefu.accounts.models import ApiToken, User
 from kefu.accounts.services import api_token_create
 from kefu.customers.models import Customer
 from kefu.tickets import selectors
@@ -330,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     customers = list(Customer.objects.visible_to(agent).order_by().values_list("pk", flat=True)[:20000])
     rng.shuffle(customers)
+    # Earlier runs' tokens are revoked first: a user may hold at most 20 active ones.
+    ApiToken.objects.filter(user=agent, revoked_at__isnull=True).update(revoked_at=timezone.now())
     _token, key = api_token_create(actor=agent, name=f"bench {time.strftime('%Y%m%d-%H%M%S')}")
     agent_cookie, manager_cookie = session_cookie(agent), session_cookie(manager)
     ticket_paths = long_ticket_paths(agent, 400)

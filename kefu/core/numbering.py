@@ -1,4 +1,9 @@
-"""Human numbers (KH2026-000123) from a counter row locked for the length of the transaction."""
+"""Human numbers (KH2026-000123) from a counter row locked for the length of the transaction.
+
+Numbers are unique and in the order they were taken. A caller on the hot path may take its
+number before its write transaction (`numbers_outside_transaction`): the counter is then locked
+for one statement instead of the whole write, and a write that fails afterwards leaves a gap.
+"""
 
 from __future__ import annotations
 
@@ -45,3 +50,14 @@ def next_number(prefix: str, *, width: int = 6, year: int | None = None) -> str:
     key = f"{prefix}{year}" if year else prefix
     value = next_value(key)
     return f"{prefix}{year}-{value:0{width}d}" if year else f"{prefix}{value:0{width}d}"
+
+
+def numbers_outside_transaction() -> bool:
+    """Whether taking a number in a statement of its own lets writers run side by side.
+
+    On PostgreSQL writers run concurrently, except where they lock the same row: a counter row
+    locked until the commit queues every writer behind it. SQLite admits one writer at a time for
+    the whole transaction anyway (kefu.core.sqlite), so a separate statement would only add a
+    second write transaction.
+    """
+    return connection.vendor == "postgresql"

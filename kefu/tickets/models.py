@@ -214,6 +214,7 @@ class Ticket(TimeStampedModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="tickets",
+        db_index=False,  # ticket_customer_state leads with it
     )
     contact = models.ForeignKey(
         "customers.Contact",
@@ -238,6 +239,7 @@ class Ticket(TimeStampedModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="tickets",
+        db_index=False,  # ticket_department_state leads with it
     )
     group = models.ForeignKey(
         TicketGroup,
@@ -246,6 +248,7 @@ class Ticket(TimeStampedModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="tickets",
+        db_index=False,  # ticket_group_state leads with it
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -254,6 +257,7 @@ class Ticket(TimeStampedModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="assigned_tickets",
+        db_index=False,  # ticket_assignee_state leads with it
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -19,7 +19,7 @@ from kefu.accounts.models import Department, User
 from kefu.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from kefu.core.history import acting
 from kefu.core.notifications import notify, notify_each
-from kefu.core.numbering import next_number
+from kefu.core.numbering import next_number, numbers_outside_transaction
 from kefu.core.permissions import require_perm, require_visible
 from kefu.core.phones import normalize_phone
 from kefu.customers.models import Contact, Customer
@@ -273,7 +273,6 @@ def _validate_input(data: TicketInput, actor: User | None) -> dict[str, list[str
     return errors
 
 
-@transaction.atomic
 def ticket_create(*, actor: User | None, data: TicketInput, skip_permission: bool = False) -> Ticket:
     """Open a ticket; with `answer`, close it at once as answered on first contact.
 
@@ -287,6 +286,26 @@ def ticket_create(*, actor: User | None, data: TicketInput, skip_permission: boo
         if data.assignee is not None and data.assignee != actor:
             require_perm(actor, "tickets.assign_ticket")
     _require(_validate_input(data, actor))
+    if data.kind == TicketKind.AFTER_SALES:
+        _after_sales_write(Ticket(), data.after_sales, actor=actor, create=True, save=False)
+    if data.kind == TicketKind.COMPLAINT and not getattr(actor, "pk", None):
+        _system_user()  # refuses now if nobody could record step 1
+    number = None
+    if numbers_outside_transaction() and not transaction.get_connection().in_atomic_block:
+        # Everything that could refuse the ticket is checked above: the number is taken in a
+        # statement of its own, so its counter is locked for that statement only, not for the
+        # whole write (every other intake waited for it there). A failure from here on (the
+        # database itself) leaves a gap in the numbers, never a number used twice.
+        number = _ticket_number()
+    return _ticket_write(actor=actor, data=data, number=number)
+
+
+def _ticket_number() -> str:
+    return next_number("GD", year=timezone.localdate().year, width=6)
+
+
+@transaction.atomic
+def _ticket_write(*, actor: User | None, data: TicketInput, number: str | None) -> Ticket:
     now = timezone.now()
     customer = data.customer
     if data.contact is not None and not data.contact_name:
@@ -299,7 +318,6 @@ def ticket_create(*, actor: User | None, data: TicketInput, skip_permission: boo
         else (getattr(actor, "department_id", None) or (customer.department_id if customer else None))
     )
     ticket = Ticket(
-        number=next_number("GD", year=timezone.localdate().year, width=6),
         kind=data.kind,
         channel=data.channel,
         priority=data.priority,
@@ -337,6 +355,9 @@ def ticket_create(*, actor: User | None, data: TicketInput, skip_permission: boo
         ticket.first_responded_at = ticket.resolved_at = ticket.closed_at = now
         ticket.resolution_minutes = 0
         ticket.assignee = ticket.assignee or (actor if getattr(actor, "pk", None) else None)
+    # Inside this transaction (SQLite, or a caller's transaction): as late as possible, since the
+    # counter stays locked until the commit.
+    ticket.number = number or _ticket_number()
     # The timeline's "created" event is the record of who opened it, when and how; the audit log
     # keeps the field changes from then on (an entry of every initial value cost each intake
     # a fifth of its time).
@@ -988,8 +1009,9 @@ AFTER_SALES_FIELDS = [
 
 
 def _after_sales_write(
-    ticket: Ticket, values: Mapping[str, Any], *, actor: User | None, create: bool
+    ticket: Ticket, values: Mapping[str, Any], *, actor: User | None, create: bool, save: bool = True
 ) -> AfterSalesCase:
+    """Check the after-sales details and write them; `save=False` only checks them."""
     from decimal import Decimal, InvalidOperation
 
     case = AfterSalesCase(ticket=ticket) if create else AfterSalesCase.objects.get(ticket=ticket)
@@ -1021,7 +1043,8 @@ def _after_sales_write(
         raise ValidationFailed(
             next(iter(errors.values()))[0], detail={f"after_sales.{k}": v for k, v in errors.items()}
         )
-    case.save()
+    if save:
+        case.save()
     return case
 
 

@@ -42,3 +42,50 @@ def test_claim_at_once_has_exactly_one_winner(
     ticket.refresh_from_db()
     assert ticket.assignee_id == winner
     assert ticket.events.filter(kind=EventKind.ASSIGNMENT).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_intakes_at_once_get_distinct_numbers_in_order(users: dict[str, Any], customer: Any) -> None:
+    """On PostgreSQL the number is taken in a statement of its own, before the write; never twice."""
+    agents = [users["agent"], users["supervisor"], users["complaint_specialist"], users["manager"]]
+    barrier = threading.Barrier(len(agents))
+    errors: list[BaseException] = []
+
+    def intake(agent: Any) -> None:
+        try:
+            barrier.wait(timeout=10)
+            for n in range(5):
+                services.ticket_create(
+                    actor=agent,
+                    data=services.TicketInput(kind="complaint", channel="hotline", subject=f"同时来电 {n}"),
+                )
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=intake, args=(agent,)) for agent in agents]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    numbers = sorted(Ticket.objects.values_list("number", flat=True))
+    assert len(numbers) == len(set(numbers)) == 20
+    assert [int(number.rsplit("-", 1)[1]) for number in numbers] == list(range(1, 21))
+    assert all(ticket.steps.count() == 1 for ticket in Ticket.objects.all())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_intake_takes_no_number(users: dict[str, Any]) -> None:
+    from kefu.core.errors import ValidationFailed
+
+    bad = services.TicketInput(
+        kind="after_sales", channel="wangwang", subject="换货", after_sales={"case_type": "swap"}
+    )
+    with pytest.raises(ValidationFailed):
+        services.ticket_create(actor=users["agent"], data=bad)
+    good = services.ticket_create(
+        actor=users["agent"], data=services.TicketInput(kind="inquiry", channel="hotline", subject="问")
+    )
+    assert good.number.endswith("-000001") and Ticket.objects.count() == 1
