@@ -227,6 +227,14 @@ def wrk(url: str, script: str, *, connections: int, duration: int, server: int =
     )
 
 
+def per_request(script: str, keep_alive: bool) -> str:
+    """A new connection for every request, as the documented nginx in front makes them (no upstream
+    keep-alive): the kernel hands each to an idle worker. With wrk's few long-lived connections
+    instead, whichever worker accepted them does all the work (the throughput then depends on
+    how the connections happened to spread over the workers)."""
+    return script if keep_alive else 'wrk.headers["Connection"] = "close"\n' + script
+
+
 def lua_list(values: list[str] | list[int]) -> str:
     return ", ".join(json.dumps(v, ensure_ascii=False) for v in values)
 
@@ -321,6 +329,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--no-jobs", action="store_true", help="serve without the Huey consumer")
+    parser.add_argument(
+        "--keep-alive",
+        action="store_true",
+        help="throughput over --connections long-lived connections instead of one per request",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -361,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         throughput: list[tuple[str, Figure]] = []
         floor = wrk(
             base + "/",
-            LUA_GET % {"paths": lua_list(["/health/live/"]), "cookie": ""},
+            per_request(LUA_GET % {"paths": lua_list(["/health/live/"]), "cookie": ""}, args.keep_alive),
             connections=args.connections,
             duration=args.duration,
             server=server.pid,
@@ -369,7 +382,11 @@ def main(argv: list[str] | None = None) -> int:
         throughput.append(("floor: GET /health/live/ (no database)", floor))
         create = wrk(
             base + "/",
-            LUA_CREATE % {"customers": lua_list(customers[:5000]), "token": key, "prefix": SUBJECT_PREFIX},
+            per_request(
+                LUA_CREATE
+                % {"customers": lua_list(customers[:5000]), "token": key, "prefix": SUBJECT_PREFIX},
+                args.keep_alive,
+            ),
             connections=args.connections,
             duration=args.duration,
             server=server.pid,
@@ -410,7 +427,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"load average after: {load_average()}")
     print()
-    print(f"Throughput, {args.connections} connections for {args.duration} s each")
+    how = "kept alive" if args.keep_alive else "a new connection per request, as from the nginx in front"
+    print(f"Throughput, {args.connections} concurrent requests ({how}) for {args.duration} s each")
     print(
         f"{'':<44} {'requests':>9} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'× floor':>8}"
         f" {'cpu ms/req':>10} {'db cpu':>7} {'machine':>8} {'capacity/s':>10}  non-2xx"
