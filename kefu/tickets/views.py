@@ -8,11 +8,12 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from kefu.core.access import log_sensitive_access, log_sensitive_bulk
 from kefu.core.errors import Conflict, DomainError, ValidationFailed
@@ -444,9 +445,10 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
         "decision_form": forms.get("decision_form") or DecisionForm(),
         "remark_form": forms.get("remark_form") or RemarkForm(),
         "transition_errors": forms.get("transition_errors") or {},
-        "can_edit": user.has_perm("tickets.change_ticket") and ticket.state != TicketState.ARCHIVED,
-        "edit_form": forms.get("edit_form")
-        or TicketEditForm(ticket=ticket, reveal_phone=can_view_sensitive(user)),
+        "can_edit": _can_edit(user, ticket),
+        # The edit form is built only when it comes back with errors; otherwise the page fetches
+        # it when the editor opens it (GET tickets:edit) — most views of a ticket never edit it.
+        "edit_form": forms.get("edit_form"),
         "edit_open": "edit_form" in forms,
         "field_labels": _field_labels(),
     }
@@ -589,14 +591,24 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _can_edit(user: Any, ticket: Ticket) -> bool:
+    return bool(user.has_perm("tickets.change_ticket")) and ticket.state != TicketState.ARCHIVED
+
+
 @login_required
 @permission_required("tickets.view_ticket", raise_exception=True)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def ticket_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    """Save the edited details. A form read before someone else's change comes back with the
-    editor's values kept, the reason said, and the current version to save over it knowingly."""
+    """GET: the edit form, fetched when the editor opens it. POST: save the edited details. A form
+    read before someone else's change comes back with the editor's values kept, the reason said,
+    and the current version to save over it knowingly."""
     ticket = _visible_ticket(request, pk)
     reveal = can_view_sensitive(request.user)
+    if request.method == "GET":
+        if not _can_edit(request.user, ticket):
+            raise PermissionDenied
+        form = TicketEditForm(ticket=ticket, reveal_phone=reveal)
+        return render(request, "tickets/partials/edit_form.html", {"ticket": ticket, "edit_form": form})
     form = TicketEditForm(request.POST, ticket=ticket, reveal_phone=reveal)
     if not form.is_valid():
         return _render_detail(request, ticket, edit_form=form)

@@ -175,7 +175,11 @@ def test_page_edit_saves_the_changes_and_shows_them_on_the_timeline(
     ticket = open_ticket(contact_phone="13812345678")
     client = client_as(users["agent"])
     page = client.get(reverse("tickets:detail", args=[ticket.pk]))
-    assert b'data-testid="edit-form"' in page.content
+    # The page offers the form and fetches it when opened.
+    assert b'data-testid="edit-toggle"' in page.content and b'data-testid="edit-form"' not in page.content
+    form = client.get(reverse("tickets:edit", args=[ticket.pk]))
+    assert form.status_code == 200 and b'data-testid="edit-form"' in form.content
+    assert b'name="subject"' in form.content
     response = client.post(
         reverse("tickets:edit", args=[ticket.pk]),
         _edit_post(ticket, subject="设备保养周期咨询", contact_qq="123456", priority="high"),
@@ -258,8 +262,15 @@ def test_inline_validation_returns_the_field_with_its_error(
 def test_an_archived_ticket_offers_no_edit_form(users: Any, client_as: Any, open_ticket: Any) -> None:
     ticket = open_ticket()
     Ticket.objects.filter(pk=ticket.pk).update(state="archived")
-    page = client_as(users["manager"]).get(reverse("tickets:detail", args=[ticket.pk]))
-    assert b'data-testid="edit-form"' not in page.content
+    client = client_as(users["manager"])
+    page = client.get(reverse("tickets:detail", args=[ticket.pk]))
+    assert b'data-testid="edit-toggle"' not in page.content
+    assert client.get(reverse("tickets:edit", args=[ticket.pk])).status_code == 403
+
+
+def test_the_edit_form_of_a_ticket_not_visible_is_404(users: Any, client_as: Any, open_ticket: Any) -> None:
+    ticket = open_ticket()
+    assert client_as(users["agent"]).get(reverse("tickets:edit", args=[ticket.pk + 10**6])).status_code == 404
 
 
 # --- the API --------------------------------------------------------------------------------------
