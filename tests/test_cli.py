@@ -265,3 +265,21 @@ def test_serve_runs_gunicorn_with_a_consumer_and_stops_both_on_sigterm(tmp_path:
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def test_warm_up_compiles_every_template_and_sets_the_result_aside_from_collection() -> None:
+    import gc
+
+    from django.template import engines
+
+    from kefu.cli import warm_up
+
+    try:
+        compiled = warm_up()
+        assert compiled > 100
+        assert gc.get_freeze_count() > 0
+        # The templates are in the engine's cache now: a page finds them without compiling.
+        loader = engines["django"].engine.template_loaders[0]
+        assert len(getattr(loader, "get_template_cache", {})) >= compiled
+    finally:
+        gc.unfreeze()
