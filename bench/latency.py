@@ -1,6 +1,7 @@
 """Server-side latency of the customer archive's hot paths, through Django's whole request stack.
 
     python bench/latency.py [-n 300] [--warmup 20] [--seed 1] [--close-connections] [--only search]
+                            [--no-warm-up]
 
 Runs in-process with django.test.Client (middleware, views, templates and queries all count; no
 network, no WSGI server), signed in as the bench manager (sees everything) and as a bench agent
@@ -225,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--slowest", action="store_true", help="also print the five slowest requests of each operation"
     )
+    parser.add_argument(
+        "--no-warm-up", action="store_true", help="skip kefu serve's start-up warm-up (templates, gc.freeze)"
+    )
     args = parser.parse_args(argv)
 
     print(f"database: {database_label()}")
@@ -241,6 +245,13 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{label} {count:,}" for label, count in counts.items())
         + f"; size on disk {database_size() / 2**30:.2f} GiB"
     )
+    if not args.no_warm_up:
+        # As `kefu serve` starts: templates compiled, then what is loaded set aside from the
+        # garbage collector (kefu.cli.warm_up) — otherwise a full collection over the loaded
+        # application lands in some measured request.
+        from kefu.cli import warm_up
+
+        print(f"warm-up as kefu serve: {warm_up()} templates compiled, gc frozen", flush=True)
     results: list[Result] = []
     for username in args.users.split(","):
         user = User.objects.filter(username=username).first()
