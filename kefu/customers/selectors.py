@@ -249,6 +249,8 @@ COMMON_GRAMS = frozenset(
 # ids and checking them costs more than scanning the list in order until the page and the capped
 # count are full. (At 5,000 a manager's 子有限, 18,000 names, scanned 55,000 rows for the count.)
 FREQUENT_GRAM = 25_000
+# Under this many names, a piece is rare enough to take without counting the others further.
+RARE_GRAM = 2_000
 
 
 def _name_fragment_candidates(text: str, scope: Scope | None) -> tuple[list[QuerySet[Any]], bool] | None:
@@ -268,6 +270,12 @@ def _name_fragment_candidates(text: str, scope: Scope | None) -> tuple[list[Quer
     pieces = useful or grams[:4]
     if not pieces:
         return None
+    # First a cheap count of each piece: when one is rare (州益 of 苏州益), it is the one to use,
+    # and the frequent ones (苏州, 15,000 names) need not be counted further — counting them to
+    # FREQUENT_GRAM was most of such a search's time on SQLite (up to 80 ms).
+    counts = {gram: _gram_count(gram, scope, RARE_GRAM) for gram in pieces}
+    if min(counts.values()) < RARE_GRAM:
+        return _gram_ids(min(pieces, key=counts.__getitem__), scope), False
     # Counting at most FREQUENT_GRAM index entries per piece costs a millisecond or two.
     counts = {gram: _gram_count(gram, scope, FREQUENT_GRAM) for gram in pieces}
     if all(count >= FREQUENT_GRAM for count in counts.values()):
