@@ -150,9 +150,10 @@ def warm_up() -> int:
     """Build once, in the server process, what a worker would build on its first requests.
 
     The URL map, the translation catalogs and every Kefu template (compiled into the template
-    engine's cache); then everything in memory is set aside from garbage collection (gc.freeze). Workers are forked from the server process after this (gunicorn preload), so a
-    worker that gunicorn starts or replaces (max_requests) answers its first page as fast as its
-    thousandth. Returns how many templates were compiled.
+    engine's cache); then everything in memory is set aside from garbage collection (gc.freeze).
+    Workers are forked from the server process after this (gunicorn preload), so a worker that
+    gunicorn starts or replaces (max_requests) answers its first page as fast as its thousandth.
+    Returns how many templates were compiled.
     """
     import gc
     from pathlib import Path
@@ -160,12 +161,12 @@ def warm_up() -> int:
     from django.conf import settings
     from django.db import connections
     from django.template import TemplateSyntaxError, engines
-    from django.urls import get_resolver
+    from django.urls import reverse
     from django.utils import translation
 
     import kefu
 
-    get_resolver().reverse_dict  # noqa: B018 - reading it builds the URL map
+    reverse("health_live")  # the first reverse builds the URL map
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
             translation.gettext("Kefu")

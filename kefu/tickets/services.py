@@ -288,8 +288,11 @@ def ticket_create(*, actor: User | None, data: TicketInput, skip_permission: boo
     _require(_validate_input(data, actor))
     if data.kind == TicketKind.AFTER_SALES:
         _after_sales_write(Ticket(), data.after_sales, actor=actor, create=True, save=False)
-    if data.kind == TicketKind.COMPLAINT and not getattr(actor, "pk", None):
-        _system_user()  # refuses now if nobody could record step 1
+    # Step 1 needs a person: without a staff actor, the assignee or else the first administrator
+    # (read now, so that a missing one refuses the ticket before it takes a number).
+    fallback_recorder = (
+        _system_user() if data.kind == TicketKind.COMPLAINT and not getattr(actor, "pk", None) else None
+    )
     number = None
     if numbers_outside_transaction() and not transaction.get_connection().in_atomic_block:
         # Everything that could refuse the ticket is checked above: the number is taken in a
@@ -297,7 +300,7 @@ def ticket_create(*, actor: User | None, data: TicketInput, skip_permission: boo
         # whole write (every other intake waited for it there). A failure from here on (the
         # database itself) leaves a gap in the numbers, never a number used twice.
         number = _ticket_number()
-    return _ticket_write(actor=actor, data=data, number=number)
+    return _ticket_write(actor=actor, data=data, number=number, fallback_recorder=fallback_recorder)
 
 
 def _ticket_number() -> str:
@@ -305,7 +308,9 @@ def _ticket_number() -> str:
 
 
 @transaction.atomic
-def _ticket_write(*, actor: User | None, data: TicketInput, number: str | None) -> Ticket:
+def _ticket_write(
+    *, actor: User | None, data: TicketInput, number: str | None, fallback_recorder: User | None
+) -> Ticket:
     now = timezone.now()
     customer = data.customer
     if data.contact is not None and not data.contact_name:
@@ -380,7 +385,7 @@ def _ticket_write(*, actor: User | None, data: TicketInput, number: str | None) 
             step=ComplaintStep.RECEIVE,
             note=ticket.description or ticket.subject,
             data={"apologised": bool(data.apologised)},
-            done_by=actor if getattr(actor, "pk", None) else (ticket.assignee or _system_user()),
+            done_by=actor if getattr(actor, "pk", None) else (ticket.assignee or fallback_recorder),
             done_at=now,
         )
         # The new complaint's steps are known: whoever shows it next need not read them back

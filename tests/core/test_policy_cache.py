@@ -5,27 +5,21 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection, transaction
-from django.test.utils import CaptureQueriesContext
+from django.db import transaction
 from django.utils import timezone
 
 from kefu.core import policy_cache
 from kefu.core.models import WorkingHours
 from kefu.tickets import sla
 from kefu.tickets.models import SlaPolicy, SlaTarget
+from tests.customers.conftest import count_queries
 
 pytestmark = pytest.mark.django_db
 
 
-def _queries(call):  # type: ignore[no-untyped-def]
-    with CaptureQueriesContext(connection) as context:
-        result = call()
-    return len(context), result
-
-
 def test_the_version_in_force_is_read_once_then_kept():
-    first_count, first = _queries(WorkingHours.in_force)
-    again_count, again = _queries(WorkingHours.in_force)
+    first_count, first = count_queries(WorkingHours.in_force)
+    again_count, again = count_queries(WorkingHours.in_force)
     assert first_count >= 1 and again_count == 0
     assert again is first
 
@@ -33,7 +27,7 @@ def test_the_version_in_force_is_read_once_then_kept():
 def test_time_limits_are_kept_with_their_targets():
     policy = sla.policy_in_force()
     assert policy is not None
-    count, limits = _queries(
+    count, limits = count_queries(
         lambda: sla.limits_for(sla.policy_in_force(), kind="complaint", priority="high", tier="A")
     )
     assert count == 0 and limits.first_response_minutes > 0
@@ -94,7 +88,7 @@ def test_a_transaction_that_changes_a_policy_reads_past_the_kept_copies_until_it
         assert len(sla.policy_in_force().targets.all()) == 1
     kept = sla.policy_in_force()
     assert kept == policy and [t.resolution_minutes for t in kept.targets.all()] == [22]
-    assert _queries(sla.policy_in_force)[0] == 0
+    assert count_queries(sla.policy_in_force)[0] == 0
 
 
 def test_another_process_change_is_seen_after_the_refresh_time(monkeypatch):
@@ -106,7 +100,7 @@ def test_another_process_change_is_seen_after_the_refresh_time(monkeypatch):
     assert WorkingHours.in_force() is kept  # trusted until the refresh time …
     monkeypatch.setattr(policy_cache, "REFRESH_SECONDS", 0)
     assert WorkingHours.in_force().morning_start == dt.time(8, 0)  # … then the stamp tells
-    unchanged_count, _ = _queries(WorkingHours.in_force)
+    unchanged_count, _ = count_queries(WorkingHours.in_force)
     assert unchanged_count == 1  # only the stamp, when nothing changed
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -15,7 +17,7 @@ from tests.factories import make_customer
 pytestmark = pytest.mark.django_db
 
 
-def _values(instance, names):  # type: ignore[no-untyped-def]
+def _values(instance: Any, names: list[str]) -> dict[str, Any]:
     return {name: getattr(instance, name) for name in names}
 
 
@@ -59,7 +61,7 @@ def test_no_row_is_none_and_extra_expressions_are_attributes(users):
 
 
 @pytest.fixture
-def open_ticket_event(users):  # type: ignore[no-untyped-def]
+def open_ticket_event(users: dict[str, Any]) -> TicketEvent:
     from kefu.tickets.services import TicketInput, ticket_create
 
     ticket = ticket_create(

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from kefu.core.errors import Conflict
 from kefu.tickets import services
 from kefu.tickets.models import EventKind, Ticket
+from tests.threads import run_at_once
 
 
 @pytest.mark.django_db(transaction=True)
@@ -19,24 +18,16 @@ def test_claim_at_once_has_exactly_one_winner(
 ) -> None:
     ticket = open_ticket(actor=users["supervisor"])
     agents = [make_user("agent", full_name=f"坐席{n}") for n in range(2)]
-    barrier = threading.Barrier(len(agents))
     outcomes: dict[int, str] = {}
 
     def claim(agent: Any) -> None:
         try:
-            barrier.wait(timeout=10)
             services.ticket_claim(actor=agent, ticket=Ticket.objects.get(pk=ticket.pk))
             outcomes[agent.pk] = "won"
         except Conflict as exc:
             outcomes[agent.pk] = exc.code
-        finally:
-            connection.close()
 
-    threads = [threading.Thread(target=claim, args=(agent,)) for agent in agents]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    run_at_once(claim, agents, timeout=30)
     assert sorted(outcomes.values()) == ["already_claimed", "won"]
     winner = next(pk for pk, outcome in outcomes.items() if outcome == "won")
     ticket.refresh_from_db()
@@ -48,27 +39,15 @@ def test_claim_at_once_has_exactly_one_winner(
 def test_intakes_at_once_get_distinct_numbers_in_order(users: dict[str, Any], customer: Any) -> None:
     """On PostgreSQL the number is taken in a statement of its own, before the write; never twice."""
     agents = [users["agent"], users["supervisor"], users["complaint_specialist"], users["manager"]]
-    barrier = threading.Barrier(len(agents))
-    errors: list[BaseException] = []
 
     def intake(agent: Any) -> None:
-        try:
-            barrier.wait(timeout=10)
-            for n in range(5):
-                services.ticket_create(
-                    actor=agent,
-                    data=services.TicketInput(kind="complaint", channel="hotline", subject=f"同时来电 {n}"),
-                )
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+        for n in range(5):
+            services.ticket_create(
+                actor=agent,
+                data=services.TicketInput(kind="complaint", channel="hotline", subject=f"同时来电 {n}"),
+            )
 
-    threads = [threading.Thread(target=intake, args=(agent,)) for agent in agents]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    errors = run_at_once(intake, agents)
     assert not errors
     numbers = sorted(Ticket.objects.values_list("number", flat=True))
     assert len(numbers) == len(set(numbers)) == 20

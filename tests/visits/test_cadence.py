@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from kefu.customers import services as customer_services
@@ -15,6 +13,7 @@ from kefu.customers.models import Customer, Lifecycle
 from kefu.visits import services
 from kefu.visits.models import CadencePolicy, EventKind, Visit, VisitSource, VisitState
 from tests.seeds import load_defaults
+from tests.threads import run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -175,25 +174,13 @@ def test_two_runs_at_once_plan_each_visit_once(make_vip: Any) -> None:
     load_defaults("visits", unless_exists="CadencePolicy")
     for tier in "ABCABC":
         make_vip(tier)
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
 
-    def run() -> None:
-        try:
-            barrier.wait(timeout=10)
-            # Today, not NOV: creating the customers already planned this period's visits (tier
-            # signal), and the job must meet those, not a past period's.
-            services.visits_plan_due(today=timezone.localdate(), batch_size=2)
-        except BaseException as exc:  # a failure in the thread must fail the test, not vanish
-            errors.append(exc)
-        finally:
-            connection.close()
+    def run(_run: int) -> None:
+        # Today, not NOV: creating the customers already planned this period's visits (tier
+        # signal), and the job must meet those, not a past period's.
+        services.visits_plan_due(today=timezone.localdate(), batch_size=2)
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    errors = run_at_once(run, [1, 2])
     assert errors == []
     assert Visit.objects.count() == 12  # A: 3, B: 2, C: 1 rules, each customer twice over
     assert Visit.objects.values("dedupe_key").distinct().count() == 12

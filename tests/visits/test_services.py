@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from kefu.core.errors import Conflict, PermissionDenied, ValidationFailed
@@ -26,6 +24,7 @@ from kefu.visits.models import (
     VisitState,
 )
 from kefu.visits.services import AttemptInput, Issue
+from tests.threads import run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -198,12 +197,10 @@ def test_two_agents_reaching_one_visit_at_once_have_one_winner(
 ) -> None:
     visit = plan_visit()
     agents = [users["agent"], make_user("agent", department="centre")]
-    barrier = threading.Barrier(2)
     outcomes: dict[int, str] = {}
 
     def work(agent: Any) -> None:
         try:
-            barrier.wait(timeout=10)
             services.visit_record_attempt(
                 actor=agent,
                 visit=Visit.objects.get(pk=visit.pk),
@@ -213,14 +210,8 @@ def test_two_agents_reaching_one_visit_at_once_have_one_winner(
             outcomes[agent.pk] = "won"
         except Conflict as exc:
             outcomes[agent.pk] = exc.code
-        finally:
-            connection.close()
 
-    threads = [threading.Thread(target=work, args=(agent,)) for agent in agents]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    run_at_once(work, agents, timeout=30)
     assert sorted(outcomes.values()) == ["conflict", "won"]
     assert Visit.objects.get(pk=visit.pk).events.filter(kind=EventKind.ATTEMPT).count() == 1
 
