@@ -473,8 +473,8 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **forms: Any) -> dict[
 
 
 def _timeline(ticket: Ticket) -> dict[str, Any]:
-    """The timeline as the page shows it: a mail's attachments under the mail they came with
-    (`mail_files`, by event id), and each reply with its outgoing mail (`outgoing`, by event id)."""
+    """The timeline as the page shows it: each row with its icon, a mail's attachments under the
+    mail they came with (`files`), and a reply with its outgoing mail (`outgoing_mail`)."""
     events = list(selectors.ticket_timeline(ticket).prefetch_related("mails"))
     by_message = {
         event.data["message_id"]: event.pk
@@ -501,7 +501,7 @@ def _timeline(ticket: Ticket) -> dict[str, Any]:
         event.icon = TIMELINE_ICONS.get(event.kind, "bi-dot")
         event.files = files.get(event.pk, ())
         event.outgoing_mail = outgoing.get(event.pk)
-    return {"events": shown, "mail_files": files, "outgoing": outgoing}
+    return {"events": shown}
 
 
 TIMELINE_ICONS = {
