@@ -3,8 +3,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from decimal import Decimal
+from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_backends
 from django.contrib.auth.models import AbstractUser, Group, UserManager
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -96,6 +100,18 @@ class StaffGrade(models.Model):
         return self.name
 
 
+_backends_loaded: dict[tuple[str, ...], tuple[Any, ...]] = {}
+
+
+def _permission_backends() -> tuple[Any, ...]:
+    paths = tuple(settings.AUTHENTICATION_BACKENDS)  # tests may override them
+    loaded = _backends_loaded.get(paths)
+    if loaded is None:
+        loaded = tuple(backend for backend in get_backends() if hasattr(backend, "has_perm"))
+        _backends_loaded[paths] = loaded
+    return loaded
+
+
 class User(AbstractUser):
     full_name = models.CharField(_("full name"), max_length=50, blank=True)
     employee_number = models.CharField(_("employee number"), max_length=30, blank=True)
@@ -131,6 +147,19 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.full_name or self.username
+
+    def has_perm(self, perm: str, obj: Any = None) -> bool:
+        """Django's check over the same backends, loaded once per process: Django imports the
+        backend list again on every call, and a page or an API answer asks dozens of times."""
+        if self.is_active and self.is_superuser:
+            return True
+        for backend in _permission_backends():
+            try:
+                if backend.has_perm(self, perm, obj):
+                    return True
+            except PermissionDenied:
+                return False
+        return False
 
     def role_list(self) -> list[Role]:
         from kefu.accounts.access import access_of

@@ -8,11 +8,15 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
+        from auditlog import get_logentry_model
         from django.apps import apps
-        from django.db.models.signals import post_delete, post_save
+        from django.db.models.signals import post_delete, post_save, pre_save
 
-        from kefu.core import policy_cache
+        from kefu.core import history, policy_cache
         from kefu.core.models import EffectiveDatedPolicy
+
+        # Who made each change and from where (see core.history): one receiver for the process.
+        pre_save.connect(history.fill_history_entry, sender=get_logentry_model(), dispatch_uid="kefu-history")
 
         # Policies kept per process, and the rows that are part of a version, drop the kept copies
         # when one is saved or deleted.

@@ -113,3 +113,20 @@ def test_a_deactivated_user_is_signed_out_although_their_rights_were_kept(
     warm(client, django_capture_on_commit_callbacks, "13811118888")
     services.user_set_active(actor=users["admin"], user=agent, active=False)
     assert lookup(client, "13811118888").status_code == 401
+
+
+def test_has_perm_answers_as_djangos_own_check_for_every_role(users):
+    from django.contrib.auth.models import _user_has_perm
+
+    perms = [
+        f"{p.content_type.app_label}.{p.codename}" for p in Permission.objects.select_related("content_type")
+    ]
+    checked = 0
+    for user in users.values():
+        for perm in perms:
+            expected = (user.is_active and user.is_superuser) or _user_has_perm(user, perm, None)
+            assert user.has_perm(perm) is expected, (user.username, perm)
+            checked += expected
+    assert 0 < checked < len(perms) * len(users)
+    users["agent"].is_active = False
+    assert not users["agent"].has_perm("tickets.add_ticket")

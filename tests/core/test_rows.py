@@ -7,9 +7,11 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from kefu.accounts.models import User
-from kefu.core.rows import one_row
+from kefu.core.models import OperationLog
+from kefu.core.rows import insert_row, one_row
 from kefu.customers.models import Customer
 from kefu.tickets.models import TicketEvent
 from tests.factories import make_customer
@@ -58,6 +60,36 @@ def test_no_row_is_none_and_extra_expressions_are_attributes(users):
         User, by="username", value=users["agent"].username, fields=("username",), extra={"two": "1 + 1"}
     )
     assert row is not None and row.two == 2
+
+
+def test_a_joined_row_comes_in_the_same_statement(users):
+    customer = make_customer(actor=users["agent"])
+    owner = User.objects.get(pk=users["agent"].pk)
+    with CaptureQueriesContext(connection) as context:
+        row = one_row(
+            Customer, by="id", value=customer.pk, fields=("name",), join="owner", extra={"two": "1 + 1"}
+        )
+        assert row is not None and row.owner == owner and row.owner.username == "agent"
+        assert row.owner.date_joined == owner.date_joined and row.owner.is_active is True
+        assert (row.name, row.two) == (customer.name, 2)
+    assert len(context) == 1
+    assert "department_id" in row.get_deferred_fields() and not row.owner.get_deferred_fields()
+
+
+def test_an_inserted_row_reads_back_as_the_orm_would_write_it(users):
+    at = timezone.now()
+    values = {"at": at, "actor_id": users["agent"].pk, "action": "api:create_ticket", "ip": "10.0.0.7"}
+    with CaptureQueriesContext(connection) as context:
+        insert_row(OperationLog, values)
+        insert_row(OperationLog, {**values, "action": "api:update_ticket", "ip": None})
+    assert len(context) == 2
+    rows = OperationLog.objects.filter(actor=users["agent"]).order_by("id")
+    assert [(r.at, r.action, r.ip, r.result, r.username) for r in rows] == [
+        (at, "api:create_ticket", "10.0.0.7", OperationLog.Result.OK, ""),
+        (at, "api:update_ticket", None, OperationLog.Result.OK, ""),
+    ]
+    with pytest.raises(ValueError, match="no columns"):
+        insert_row(OperationLog, {"nonsense": 1})
 
 
 @pytest.fixture
