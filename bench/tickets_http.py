@@ -334,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="throughput over --connections long-lived connections instead of one per request",
     )
+    parser.add_argument(
+        "--throughput-only", action="store_true", help="the floor and creation only, no page latency runs"
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -411,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
             ),
             ("ticket page with ≥ 50 events (agent)", ticket_paths, agent_cookie, True),
         ]
-        for name, paths, cookie, has_target in pages:
+        for name, paths, cookie, has_target in [] if args.throughput_only else pages:
             figure = wrk(
                 base + "/",
                 LUA_GET % {"paths": lua_list(paths), "cookie": cookie},
@@ -456,8 +459,23 @@ def main(argv: list[str] | None = None) -> int:
         f" tickets written by this run {created_now:,} (wrk counted {create.requests:,} answers)"
     )
     print()
+    failures = sum(f.non_2xx + f.socket_errors for _n, f in throughput)
+    if latency:
+        failures += print_latency(latency, args.latency_duration)
+    # Requests still in flight when wrk stops are answered and written, but not counted by wrk.
+    if not create.requests <= created_now <= create.requests + args.connections or created < create.requests:
+        print(f"MISMATCH: {created_now:,} tickets written, wrk counted {create.requests:,} answers")
+        return 1
+    if failures:
+        print(f"FAILED: {failures} answers were not 2xx/3xx or the socket failed; see {log}")
+        return 1
+    return 0
+
+
+def print_latency(latency: list[tuple[str, Figure, bool]], duration: int) -> int:
+    """The latency table; returns the count of failed answers in it."""
     floor_latency = latency[0][1]
-    print(f"Latency, one connection for {args.latency_duration} s each (service time, no queueing)")
+    print(f"Latency, one connection for {duration} s each (service time, no queueing)")
     print(
         f"{'':<54} {'requests':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'p99 × floor':>12}"
         f" {'cpu ms/req':>10}"
@@ -473,15 +491,7 @@ def main(argv: list[str] | None = None) -> int:
             f" {figure.max_ms:>8.1f} {ratio:>12.1f} {figure.cpu_ms_per_request:>10.2f}  {mark}"
         )
         failures += figure.non_2xx + figure.socket_errors
-    failures += sum(f.non_2xx + f.socket_errors for _n, f in throughput)
-    # Requests still in flight when wrk stops are answered and written, but not counted by wrk.
-    if not create.requests <= created_now <= create.requests + args.connections or created < create.requests:
-        print(f"MISMATCH: {created_now:,} tickets written, wrk counted {create.requests:,} answers")
-        return 1
-    if failures:
-        print(f"FAILED: {failures} answers were not 2xx/3xx or the socket failed; see {log}")
-        return 1
-    return 0
+    return failures
 
 
 if __name__ == "__main__":
