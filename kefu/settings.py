@@ -115,12 +115,11 @@ DATABASE_URL = env("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # Parameters bound on the server, and a statement run five times on a connection prepared
-        # there (psycopg's prepare_threshold; Django turns it off by default for the sake of
-        # transaction-mode poolers): PostgreSQL then plans the hot statements once per connection
-        # instead of on every call — half its CPU per ticket created. A pooler in between must keep
-        # prepared statements (PgBouncer ≥ 1.21 with max_prepared_statements), see README.
-        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
+        # Parameters bound on the server, and the statements whose plan never depends on their
+        # values prepared once per connection (kefu/core/postgresql). A pooler in between must
+        # keep prepared statements (PgBouncer >= 1.21 with max_prepared_statements), see README.
+        DATABASES["default"]["ENGINE"] = "kefu.core.postgresql"
+        DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 else:
     DATABASES = {
         "default": {

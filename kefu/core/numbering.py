@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from kefu.core.models import Sequence
+from kefu.core.postgresql import prepare_always
 
 
 def next_value(key: str) -> int:
@@ -20,7 +21,9 @@ def next_value(key: str) -> int:
         # lock (SQLite) and returns the new value, so two callers never see the same one.
         quote = connection.ops.quote_name
         table, key_column, value = quote(Sequence._meta.db_table), quote("key"), quote("value")
-        increment = f"UPDATE {table} SET {value} = {value} + 1 WHERE {key_column} = %s RETURNING {value}"
+        increment = prepare_always(
+            f"UPDATE {table} SET {value} = {value} + 1 WHERE {key_column} = %s RETURNING {value}"
+        )
         with connection.cursor() as cursor:
             cursor.execute(increment, [key])
             row = cursor.fetchone()

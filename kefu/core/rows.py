@@ -17,6 +17,8 @@ from typing import Any, TypeVar, cast
 from django.db import connection
 from django.db.models import Model
 
+from kefu.core.postgresql import prepare_always
+
 M = TypeVar("M", bound=Model)
 
 
@@ -97,7 +99,7 @@ def _statement(
     columns += [f"{sql} AS {quote(name)}" for name, sql in extra.items()]
     where = quote(opts.get_field(by).column)
     statement = _Statement(
-        sql=f"SELECT {', '.join(columns)} FROM {table}{joined} WHERE {table}.{where} = %s",
+        sql=prepare_always(f"SELECT {', '.join(columns)} FROM {table}{joined} WHERE {table}.{where} = %s"),
         parts=tuple(parts),
         extra=tuple(extra),
     )
