@@ -149,23 +149,25 @@ def token_api_call(request: HttpRequest) -> bool:
     )
 
 
-class PageSessionMiddleware(SessionMiddleware):
+class _PagesOnly:
+    """Put first among the bases of a page-only middleware: a token API call passes it by."""
+
     async_capable = False
+    get_response: Callable[[HttpRequest], HttpResponse]
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if token_api_call(request):
             return self.get_response(request)
-        return super().__call__(request)
+        page_middleware: Any = super()
+        return page_middleware.__call__(request)
 
 
-class PageCsrfViewMiddleware(CsrfViewMiddleware):
-    async_capable = False
+class PageSessionMiddleware(_PagesOnly, SessionMiddleware):
+    pass
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if token_api_call(request):
-            # The API's views are exempt from Django's check; its session auth checks by itself.
-            return self.get_response(request)
-        return super().__call__(request)
+
+class PageCsrfViewMiddleware(_PagesOnly, CsrfViewMiddleware):
+    """The API's views are exempt from Django's check; its session auth checks by itself."""
 
 
 class PageAuthenticationMiddleware(AuthenticationMiddleware):
@@ -176,19 +178,9 @@ class PageAuthenticationMiddleware(AuthenticationMiddleware):
         super().process_request(request)
 
 
-class PageMessageMiddleware(MessageMiddleware):
-    async_capable = False
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if token_api_call(request):
-            return self.get_response(request)
-        return super().__call__(request)
+class PageMessageMiddleware(_PagesOnly, MessageMiddleware):
+    pass
 
 
-class PageCSPMiddleware(CSPMiddleware):
-    async_capable = False
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if token_api_call(request):
-            return self.get_response(request)
-        return super().__call__(request)
+class PageCSPMiddleware(_PagesOnly, CSPMiddleware):
+    pass
