@@ -300,17 +300,22 @@ def ticket_create(*, actor: User | None, data: TicketInput, skip_permission: boo
         # whole write (every other intake waited for it there). A failure from here on (the
         # database itself) leaves a gap in the numbers, never a number used twice.
         number = _ticket_number()
-    return _ticket_write(actor=actor, data=data, number=number, fallback_recorder=fallback_recorder)
+    ticket = _ticket_new(actor=actor, data=data)
+    return _ticket_write(
+        actor=actor, data=data, ticket=ticket, number=number, fallback_recorder=fallback_recorder
+    )
 
 
 def _ticket_number() -> str:
     return next_number("GD", year=timezone.localdate().year, width=6)
 
 
-@transaction.atomic
-def _ticket_write(
-    *, actor: User | None, data: TicketInput, number: str | None, fallback_recorder: User | None
-) -> Ticket:
+def _ticket_new(*, actor: User | None, data: TicketInput) -> Ticket:
+    """The ticket as intake opens it, deadlines computed, not yet written.
+
+    Built before the write transaction: on SQLite that transaction holds the one write lock, which
+    every other intake waits for, so it should hold only the writes.
+    """
     now = timezone.now()
     customer = data.customer
     if data.contact is not None and not data.contact_name:
@@ -348,11 +353,24 @@ def _ticket_write(
         ticket.severity = ticket.severity or Severity.GENERAL
         # Step 1 (receive) is the intake itself, recorded below: the complaint goes on to step 2.
         ticket.complaint_step = ComplaintStep.INVESTIGATE
-    assignee = data.assignee
-    if assignee is None and group is not None:
-        assignee = group_pick_assignee(group)
-    ticket.assignee = assignee
     sla.schedule(ticket)
+    return ticket
+
+
+@transaction.atomic
+def _ticket_write(
+    *,
+    actor: User | None,
+    data: TicketInput,
+    ticket: Ticket,
+    number: str | None,
+    fallback_recorder: User | None,
+) -> Ticket:
+    now = ticket.created_at
+    assignee = data.assignee
+    if assignee is None and data.group is not None:
+        assignee = group_pick_assignee(data.group)
+    ticket.assignee = assignee
     if data.answer:
         ticket.state = TicketState.CLOSED
         ticket.answered_on_first_contact = True
