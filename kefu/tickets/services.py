@@ -22,6 +22,7 @@ from kefu.core.notifications import notify, notify_each
 from kefu.core.numbering import next_number, numbers_outside_transaction
 from kefu.core.permissions import require_perm, require_visible
 from kefu.core.phones import normalize_phone
+from kefu.core.rows import insert_new
 from kefu.customers.models import Contact, Customer
 from kefu.tickets import outbound, sla
 from kefu.tickets.models import (
@@ -94,14 +95,16 @@ def _event(
     data: Mapping[str, Any] | None = None,
     at: dt.datetime | None = None,
 ) -> TicketEvent:
-    return TicketEvent.objects.create(
-        ticket=ticket,
-        kind=kind,
-        actor=actor if getattr(actor, "pk", None) else None,
-        body=body,
-        internal=internal,
-        data=dict(data or {}),
-        created_at=at or timezone.now(),
+    return insert_new(
+        TicketEvent(
+            ticket=ticket,
+            kind=kind,
+            actor=actor if getattr(actor, "pk", None) else None,
+            body=body,
+            internal=internal,
+            data=dict(data or {}),
+            created_at=at or timezone.now(),
+        )
     )
 
 
@@ -385,7 +388,7 @@ def _ticket_write(
     # keeps the field changes from then on (an entry of every initial value cost each intake
     # a fifth of its time).
     with disable_auditlog():
-        ticket.save()
+        insert_new(ticket)
     _event(
         ticket,
         EventKind.CREATED,
@@ -398,13 +401,15 @@ def _ticket_write(
         _after_sales_write(ticket, data.after_sales, actor=actor, create=True)
     if ticket.is_complaint:
         # Step 1 is the intake itself: the complaint restated, with or without the apology.
-        received = ComplaintStepRecord.objects.create(
-            ticket=ticket,
-            step=ComplaintStep.RECEIVE,
-            note=ticket.description or ticket.subject,
-            data={"apologised": bool(data.apologised)},
-            done_by=actor if getattr(actor, "pk", None) else (ticket.assignee or fallback_recorder),
-            done_at=now,
+        received = insert_new(
+            ComplaintStepRecord(
+                ticket=ticket,
+                step=ComplaintStep.RECEIVE,
+                note=ticket.description or ticket.subject,
+                data={"apologised": bool(data.apologised)},
+                done_by=actor if getattr(actor, "pk", None) else (ticket.assignee or fallback_recorder),
+                done_at=now,
+            )
         )
         # The new complaint's steps are known: whoever shows it next need not read them back
         # (filled in as prefetch_related fills it, so ticket.steps.all() answers from memory).

@@ -6,12 +6,14 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.models.functions import Now
+from django.db.models.signals import post_save, pre_save
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from kefu.accounts.models import User
 from kefu.core.models import OperationLog
-from kefu.core.rows import insert_row, one_row
+from kefu.core.rows import insert_new, insert_row, one_row
 from kefu.customers.models import Customer
 from kefu.tickets.models import TicketEvent
 from tests.factories import make_customer
@@ -100,3 +102,52 @@ def open_ticket_event(users: dict[str, Any]) -> TicketEvent:
         actor=users["agent"], data=TicketInput(kind="inquiry", channel="hotline", subject="问")
     )
     return ticket.events.get()
+
+
+def _event_like(source: TicketEvent, **changes: Any) -> TicketEvent:
+    values = {"ticket": source.ticket, "kind": "note", "actor": source.actor, "body": "内部备注"}
+    values.update(data={"n": 1}, internal=True, created_at=source.created_at)
+    return TicketEvent(**{**values, **changes})
+
+
+def test_a_new_instance_is_written_as_save_writes_it(open_ticket_event):
+    by_save = _event_like(open_ticket_event)
+    by_save.save()
+    fresh = _event_like(open_ticket_event)
+    with CaptureQueriesContext(connection) as context:
+        assert insert_new(fresh) is fresh
+    assert len(context) == 1  # the key comes back in the INSERT itself
+    assert fresh.pk is not None and fresh.pk != by_save.pk
+    assert fresh._state.adding is False and fresh._state.db == "default"
+    names = [f.attname for f in TicketEvent._meta.concrete_fields if not f.primary_key]
+    assert _values(TicketEvent.objects.get(pk=fresh.pk), names) == _values(
+        TicketEvent.objects.get(pk=by_save.pk), names
+    )
+
+
+def test_save_signals_are_sent_as_for_a_created_row(open_ticket_event):
+    heard: list[tuple[str, Any]] = []
+
+    def before(sender: Any, instance: TicketEvent, **kwargs: Any) -> None:
+        heard.append(("pre_save", instance.pk))
+
+    def after(sender: Any, instance: TicketEvent, created: bool, **kwargs: Any) -> None:
+        heard.append(("post_save", (created, instance.pk is not None, kwargs["update_fields"])))
+
+    pre_save.connect(before, sender=TicketEvent)
+    post_save.connect(after, sender=TicketEvent)
+    try:
+        insert_new(_event_like(open_ticket_event))
+    finally:
+        pre_save.disconnect(before, sender=TicketEvent)
+        post_save.disconnect(after, sender=TicketEvent)
+    assert heard == [("pre_save", None), ("post_save", (True, True, None))]
+
+
+def test_a_preset_key_or_an_expression_is_left_to_save(open_ticket_event):
+    preset = _event_like(open_ticket_event, id=open_ticket_event.pk + 1000)
+    insert_new(preset)
+    assert TicketEvent.objects.filter(pk=open_ticket_event.pk + 1000).exists()
+    expression = _event_like(open_ticket_event, created_at=Now())
+    insert_new(expression)
+    assert TicketEvent.objects.get(pk=expression.pk).created_at is not None
