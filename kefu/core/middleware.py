@@ -5,7 +5,6 @@ a token passes by."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,75 +15,30 @@ from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
-from django.utils import timezone
 
-from kefu.core.models import OperationLog
-from kefu.core.requests import client_ip
-from kefu.core.rows import insert_row
-
-UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
-# Sign-in and sign-out are logged by the auth signals with the user name that was tried.
-SKIP_URL_NAMES = {"login", "logout", "set_language"}
-
-
-def note_operation_target(request: Any, target: str) -> None:
-    """Let a view name the record it changed, for the operation log line."""
-    request.kefu_oplog_target = target
-
-
-def result_for(status: int) -> str:
-    if status >= 500:
-        return OperationLog.Result.ERROR
-    if status in (401, 403):
-        return OperationLog.Result.DENIED
-    if status >= 400:
-        return OperationLog.Result.INVALID
-    return OperationLog.Result.OK
+from kefu.core.oplog import UNSAFE, operation_begin, operation_end, operation_record
 
 
 class OperationLogMiddleware:
+    """One operation-log row for every write request (kefu.core.oplog)."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method not in UNSAFE:
             return self.get_response(request)
-        started = time.monotonic()
+        token = operation_begin(request)
         try:
-            response = self.get_response(request)
-        except Exception:
-            self._record(request, 500, started)
-            raise
-        self._record(request, response.status_code, started)
-        return response
-
-    def _record(self, request: HttpRequest, status: int, started: float) -> None:
-        match = getattr(request, "resolver_match", None)
-        url_name = match.view_name if match else ""
-        if match and match.url_name in SKIP_URL_NAMES:
-            return
-        if getattr(request, "kefu_skip_oplog", False):
-            return
-        user: Any = getattr(request, "user", None)
-        authenticated = bool(user is not None and user.is_authenticated)
-        # Every write request writes this row: a statement built once (core.rows), not the ORM's.
-        insert_row(
-            OperationLog,
-            {
-                "at": timezone.now(),
-                "actor_id": user.pk if authenticated else None,
-                "username": user.get_username() if authenticated else "",
-                "action": (url_name or "unresolved")[:100],
-                "method": request.method or "",
-                "path": request.get_full_path()[:300],
-                "target": str(getattr(request, "kefu_oplog_target", ""))[:200],
-                "ip": client_ip(request),
-                "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
-                "status_code": status,
-                "result": result_for(status),
-                "duration_ms": int((time.monotonic() - started) * 1000),
-            },
-        )
+            try:
+                response = self.get_response(request)
+            except Exception:
+                operation_record(request, 500)
+                raise
+            operation_record(request, response.status_code)
+            return response
+        finally:
+            operation_end(token)
 
 
 def _has_nul(value: Any) -> bool:

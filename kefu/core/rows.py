@@ -155,10 +155,11 @@ def one_row(
 _inserts: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = {}
 
 
-def insert_row(model: type[Model], values: Mapping[str, Any]) -> None:
+def insert_row(model: type[Model], values: Mapping[str, Any]) -> Any:
     """Write one row of `model` (values by attname; the others take their defaults) in a
     statement built once per process: for a row written on every request (the operation log),
-    where nothing reads the instance back and no signal receiver listens."""
+    where nothing reads the instance back and no signal receiver listens. Returns the new row's
+    primary key."""
     connection = _connection()
     key = (connection.vendor, model._meta.label, tuple(values))
     known = _inserts.get(key)
@@ -172,7 +173,10 @@ def insert_row(model: type[Model], values: Mapping[str, Any]) -> None:
         quote = connection.ops.quote_name
         columns = ", ".join(quote(field.column) for field in fields)
         marks = ", ".join(["%s"] * len(fields))
-        known = (f"INSERT INTO {quote(opts.db_table)} ({columns}) VALUES ({marks})", fields)
+        sql = f"INSERT INTO {quote(opts.db_table)} ({columns}) VALUES ({marks})"
+        if connection.features.can_return_columns_from_insert:
+            sql += " " + connection.ops.return_insert_columns([opts.pk])[0]
+        known = (sql, fields)
         with _lock:
             _inserts[key] = known
     sql, fields = known
@@ -184,6 +188,9 @@ def insert_row(model: type[Model], values: Mapping[str, Any]) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        if connection.features.can_return_columns_from_insert:
+            return cursor.fetchone()[0]
+        return cursor.lastrowid
 
 
 _new_rows: dict[tuple[str, str], tuple[str, tuple[Any, ...]]] = {}

@@ -17,7 +17,7 @@ from kefu.accounts.models import Department, User
 from kefu.core.access import log_sensitive_access
 from kefu.core.errors import DomainError
 from kefu.core.masking import can_view_sensitive
-from kefu.core.middleware import note_operation_target
+from kefu.core.oplog import note_operation_target
 from kefu.core.pages import flash_domain_error, form_error_from_domain, ids_from, int_or_none, paginate
 from kefu.customers import exporting, importing, selectors, services
 from kefu.customers.forms import (

@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from kefu.core.errors import DomainError, ValidationFailed
-from kefu.core.middleware import note_operation_target
+from kefu.core.oplog import note_operation_target
 from kefu.core.ratelimit import rate_limited
 from kefu.core.requests import client_ip
 from kefu.surveys import services

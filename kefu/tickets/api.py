@@ -16,6 +16,7 @@ from kefu.core.access import log_sensitive_access
 from kefu.core.errors import NotFound, ValidationFailed
 from kefu.core.models import Notification
 from kefu.core.notifications import notifications_mark_read, unread_count
+from kefu.core.oplog import operation_commits_as
 from kefu.core.permissions import require_perm
 from kefu.core.rows import one_row
 from kefu.core.schemas import ERRORS
@@ -196,6 +197,8 @@ def create_ticket(request: ApiRequest, payload: TicketIn) -> Status[Ticket]:
         apologised=payload.apologised,
         after_sales=payload.after_sales.dict(exclude_none=True) if payload.after_sales else {},
     )
+    # Intake is the hot write path: its operation-log row rides in the ticket's own transaction.
+    operation_commits_as(request, 201)
     ticket = services.ticket_create(actor=request.user, data=data)
     # The ticket as written, not read back: the caller just typed it, whatever their data scope.
     return Status(201, ticket)

@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from kefu.core.errors import DomainError
-from kefu.core.middleware import note_operation_target
+from kefu.core.oplog import note_operation_target
 from kefu.core.pages import form_error_from_domain
 from kefu.core.ratelimit import rate_limited
 from kefu.core.requests import client_ip

@@ -19,8 +19,8 @@ from kefu.core.access import log_sensitive_access, log_sensitive_bulk
 from kefu.core.errors import Conflict, DomainError, ValidationFailed
 from kefu.core.excel import xlsx_response
 from kefu.core.masking import can_view_sensitive, masked
-from kefu.core.middleware import note_operation_target
 from kefu.core.models import WorkingHours
+from kefu.core.oplog import note_operation_target
 from kefu.core.pages import flash_domain_error, form_error_from_domain, ids_from, int_or_none, paginate
 from kefu.core.phones import format_phone, normalize_phone
 from kefu.core.saved_filters import saved_filter_delete, saved_filter_save, saved_filters

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db.backends.postgresql import base
 
+from kefu.core import oplog
 from kefu.core.postgresql import worth_preparing
 
 # psycopg prepares a statement after this many runs on its own: never, here; only when asked.
@@ -38,3 +39,10 @@ class DatabaseWrapper(base.DatabaseWrapper):
         params["cursor_factory"] = StatementPreparingCursor
         params["prepare_threshold"] = NEVER_BY_COUNT
         return params
+
+    def _commit(self) -> Any:
+        # A declared operation-log row goes into this transaction (kefu.core.oplog).
+        written = oplog.write_before_commit(self)
+        result = super()._commit()
+        oplog.committed(written)
+        return result

@@ -35,6 +35,8 @@ from typing import Any
 from django.db import OperationalError
 from django.db.backends.sqlite3 import base
 
+from kefu.core import oplog
+
 BUSY_TIMEOUT_SECONDS = 10.0
 
 # One thread lock per database file, shared by every connection of this process to it.
@@ -161,10 +163,15 @@ class DatabaseWrapper(base.DatabaseWrapper):
             raise
 
     def _commit(self) -> Any:
+        # A declared operation-log row goes into this transaction (kefu.core.oplog); should it
+        # fail, the caller rolls the transaction back, and that releases the lock.
+        written = oplog.write_before_commit(self)
         try:
-            return super()._commit()
+            result = super()._commit()
         finally:
             self._write_lock_release()
+        oplog.committed(written)
+        return result
 
     def _rollback(self) -> Any:
         try:
