@@ -11,6 +11,28 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+class Satisfaction(models.IntegerChoices):
+    """The five levels of satisfaction of the seeds' forms, with their scores: return visits record
+    one, a survey's rating question is answered with one."""
+
+    VERY_SATISFIED = 5, _("Very satisfied")
+    SATISFIED = 4, _("Satisfied")
+    NEUTRAL = 3, _("Neutral")
+    DISSATISFIED = 2, _("Dissatisfied")
+    VERY_DISSATISFIED = 1, _("Very dissatisfied")
+
+
+# The seeds' own words for the levels (很满意 … 很不满意), for text that is kept as a record (a
+# survey's options, the follow-up complaint's description): the same whatever the reader's language.
+SATISFACTION_WORDS: dict[int, str] = {
+    Satisfaction.VERY_SATISFIED: "很满意",
+    Satisfaction.SATISFIED: "满意",
+    Satisfaction.NEUTRAL: "一般",
+    Satisfaction.DISSATISFIED: "不满意",
+    Satisfaction.VERY_DISSATISFIED: "很不满意",
+}
+
+
 class TimeStampedModel(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

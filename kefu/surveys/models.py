@@ -19,19 +19,14 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from kefu.core.models import EffectiveDatedPolicy, TimeStampedModel
+from kefu.core.models import SATISFACTION_WORDS, EffectiveDatedPolicy, Satisfaction, TimeStampedModel
 from kefu.core.scoping import Scope, ScopedQuerySet
 
-# The five levels of the seeds' forms (很满意 … 很不满意) with their scores. Domain data: Chinese.
-RATING_LEVELS: list[tuple[int, str]] = [
-    (5, "很满意"),
-    (4, "满意"),
-    (3, "一般"),
-    (2, "不满意"),
-    (1, "很不满意"),
-]
+# A rating question's options: the five levels of satisfaction (core.models.Satisfaction, the
+# same scale as a return visit's) in the seeds' words, best first.
+RATING_LEVELS: list[tuple[int, str]] = [(level, SATISFACTION_WORDS[level]) for level in Satisfaction.values]
 RATING_LABELS = dict(RATING_LEVELS)
-VERY_SATISFIED = 5
+VERY_SATISFIED = Satisfaction.VERY_SATISFIED
 
 
 class QuestionKind(models.TextChoices):

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from kefu.core.models import EffectiveDatedPolicy, TimeStampedModel
+from kefu.core.models import EffectiveDatedPolicy, Satisfaction, TimeStampedModel
 from kefu.core.scoping import Scope, ScopedQuerySet, scope_of
 
 
@@ -64,14 +64,6 @@ class Outcome(models.TextChoices):
     BUSY = "busy", _("Busy")
     WRONG_NUMBER = "wrong_number", _("Wrong number")
     CALL_LATER = "call_later", _("Call me at…")
-
-
-class Satisfaction(models.IntegerChoices):
-    VERY_SATISFIED = 5, _("Very satisfied")
-    SATISFIED = 4, _("Satisfied")
-    NEUTRAL = 3, _("Neutral")
-    DISSATISFIED = 2, _("Dissatisfied")
-    VERY_DISSATISFIED = 1, _("Very dissatisfied")
 
 
 class VisitRole(models.TextChoices):
