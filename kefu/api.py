@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
@@ -47,6 +49,30 @@ api = NinjaAPI(
     auth=[TokenAuth(), SessionAuth()],
     docs_url="/docs",
 )
+
+
+def _named_for_the_operation_log(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """The operation log names an API call after the operation that answers it.
+
+    django-ninja serves every method of one path through one URL whose name is the first
+    operation's (GET and POST /tickets both resolve to `api:list_tickets`); this wraps each
+    operation's run so that the request carries its own operation's name (`api:create_ticket`),
+    whatever the answer — a refused token or invalid input included.
+    """
+    operation = getattr(run, "__self__", None)
+    if operation is None:
+        return run
+    action = f"api:{getattr(operation, 'url_name', None) or operation.view_func.__name__}"
+
+    @wraps(run)
+    def run_named(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        request.kefu_oplog_action = action  # type: ignore[attr-defined]
+        return run(request, *args, **kwargs)
+
+    return run_named
+
+
+api.add_decorator(_named_for_the_operation_log, mode="view")
 
 
 def error_response(

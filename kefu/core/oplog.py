@@ -142,7 +142,8 @@ def _row_values(request: HttpRequest, status: int, started: float) -> dict[str, 
         return None
     user: Any = getattr(request, "user", None)
     authenticated = bool(user is not None and user.is_authenticated)
-    url_name = match.view_name if match else ""
+    # An API call names its own operation (kefu/api.py); a page its URL.
+    url_name = getattr(request, "kefu_oplog_action", None) or (match.view_name if match else "")
     return {
         "at": timezone.now(),
         "actor_id": user.pk if authenticated else None,

@@ -51,6 +51,27 @@ def test_ticket_intake_writes_its_row_inside_the_ticket_transaction(users, api_a
         OperationLog.Result.OK,
     )
     assert row.path == TICKETS
+    # Named after the operation that answered, not after the first one on the same path.
+    assert row.action == "api:create_ticket"
+
+
+def test_every_method_of_one_api_path_is_logged_under_its_own_operation(users, api_as):
+    client = api_as(users["manager"])
+    created = client.post(
+        "/api/v1/customers",
+        json.dumps({"kind": "company", "name": "南京恒达化工有限公司"}),
+        content_type="application/json",
+    )
+    assert created.status_code == 201, created.content
+    customer_id = created.json()["id"]
+    changed = client.patch(
+        f"/api/v1/customers/{customer_id}",
+        json.dumps({"remarks": "改为月结"}),
+        content_type="application/json",
+    )
+    assert changed.status_code == 200, changed.content
+    actions = list(OperationLog.objects.order_by("id").values_list("method", "action"))
+    assert actions == [("POST", "api:create_customer"), ("PATCH", "api:update_customer")]
 
 
 def test_a_refused_intake_writes_one_row_with_its_own_status(users, api_as):
@@ -59,6 +80,7 @@ def test_a_refused_intake_writes_one_row_with_its_own_status(users, api_as):
     assert response.status_code in (400, 422)
     row = OperationLog.objects.get()
     assert (row.status_code, row.result) == (response.status_code, OperationLog.Result.INVALID)
+    assert row.action == "api:create_ticket"
 
 
 def test_a_request_that_answers_otherwise_after_the_commit_corrects_its_row(users):
