@@ -195,13 +195,17 @@ def test_renaming_a_customer_updates_the_fragment_index(users, archive):
     assert search(users["manager"], "四流") == {"李四物流"}
 
 
-@pytest.fixture(params=["narrow", "broad"])
+@pytest.fixture(params=["narrow", "broad", "narrowed by a second piece"])
 def breadth(request, monkeypatch):
-    """Run a search test both ways: as a rare term, and as one frequent enough to take the paths
-    meant for a million customers (a limit of one makes every term 'frequent')."""
+    """Run a search test three ways: as a rare term, as one frequent enough to take the paths
+    meant for a million customers (a limit of one makes every term 'frequent'), and with the
+    rarest piece's names always narrowed by the next rarest piece (NARROW_FROM)."""
     if request.param == "broad":
         monkeypatch.setattr(selectors, "FREQUENT_GRAM", 1)
         monkeypatch.setattr(selectors, "BROAD_PINYIN", 1)
+    if request.param == "narrowed by a second piece":
+        monkeypatch.setattr(selectors, "RARE_GRAM", 1)
+        monkeypatch.setattr(selectors, "NARROW_FROM", 1)
     return request.param
 
 
@@ -321,3 +325,51 @@ def test_fragment_of_common_pieces_finds_only_what_the_agent_may_see(users, depa
     )
     assert search(agent, query) == {"长城润滑油股份有限公司", "长城机械股份有限公司"}
     assert len(search(manager, query)) == 3
+
+
+@pytest.fixture
+def liuzhou(users):
+    manager = users["manager"]
+    for name in ("柳州润达化工有限公司", "柳州市润泽包装", "广州润发贸易", "州润柳州物流", "柳州润丰食品"):
+        make_customer(actor=manager, name=name)
+    return manager
+
+
+def test_a_fragment_whose_rarest_piece_is_in_many_names_reads_only_those_holding_the_next_piece_too(
+    liuzhou, monkeypatch
+):
+    monkeypatch.setattr(selectors, "NARROW_FROM", 1)
+    candidates, exact = selectors._name_fragment_candidates("柳州润", None)
+    assert not exact
+    ids = set().union(*(set(part) for part in candidates))
+    # 州润 (and 柳州 too): not 广州润发 (no 柳州) nor 柳州市润泽 (no 州润).
+    assert names(Customer.objects.filter(pk__in=ids)) == {
+        "柳州润达化工有限公司",
+        "州润柳州物流",
+        "柳州润丰食品",
+    }
+    # Holding both pieces apart is not holding the fragment: the name check still decides.
+    assert search(liuzhou, "柳州润") == {"柳州润达化工有限公司", "柳州润丰食品"}
+
+
+def _pieces_read(candidates):
+    """How many name pieces each candidate id list reads (2 when narrowed by a second piece)."""
+    return [str(part.query).count('"gram" =') for part in candidates]
+
+
+def test_a_piece_in_too_many_names_or_a_common_one_does_not_narrow(liuzhou, monkeypatch):
+    monkeypatch.setattr(selectors, "NARROW_FROM", 1)
+    narrowed, _exact = selectors._name_fragment_candidates("柳州润", None)
+    assert _pieces_read(narrowed) == [2]
+
+    monkeypatch.setattr(selectors, "NARROW_WITH_AT_MOST", {})
+    monkeypatch.setattr(selectors, "NARROW_WITH_AT_MOST_ELSEWHERE", 4)  # 柳州 and 州润: 4 names each
+    candidates, _exact = selectors._name_fragment_candidates("柳州润", None)
+    assert _pieces_read(candidates) == [1]
+    assert len(set().union(*(set(part) for part in candidates))) == 4  # one piece's names
+    assert search(liuzhou, "柳州润") == {"柳州润达化工有限公司", "柳州润丰食品"}
+
+    make_customer(actor=liuzhou, name="柳州润达股份有限公司")
+    common, _exact = selectors._name_fragment_candidates("股份有限", None)  # 股份, 份有, 有限: all common
+    assert _pieces_read(common) == [1]
+    assert search(liuzhou, "股份有限") == {"柳州润达股份有限公司"}
