@@ -14,6 +14,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
 from kefu.core.errors import DomainError
+from kefu.core.oplog import note_operation_action
 
 
 class TokenAuth(HttpBearer):
@@ -66,7 +67,7 @@ def _named_for_the_operation_log(run: Callable[..., HttpResponseBase]) -> Callab
 
     @wraps(run)
     def run_named(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        request.kefu_oplog_action = action  # type: ignore[attr-defined]
+        note_operation_action(request, action)
         return run(request, *args, **kwargs)
 
     return run_named

@@ -65,6 +65,11 @@ def note_operation_target(request: Any, target: str) -> None:
     request.kefu_oplog_target = target
 
 
+def note_operation_action(request: Any, action: str) -> None:
+    """Name the request's action in the operation log line (its URL name unless named here)."""
+    request.kefu_oplog_action = action
+
+
 def operation_commits_as(request: HttpRequest, status: int) -> None:
     """This request answers `status` once its write transaction commits: write its operation-log
     row in that transaction (see the module's docstring)."""

@@ -318,7 +318,7 @@ def _rarest_gram_ids(pieces: list[str], counts: dict[str, int], scope: Scope | N
         return _gram_ids(rarest, scope)
     also = others[0]
     limit = NARROW_WITH_AT_MOST.get(connection.vendor, NARROW_WITH_AT_MOST_ELSEWHERE)
-    if CustomerNameGram.objects.filter(gram=also)[:limit].count() >= limit:
+    if _gram_count(also, None, limit) >= limit:
         return _gram_ids(rarest, scope)
     return _gram_ids(rarest, scope, also=also)
 
